@@ -1,0 +1,116 @@
+#include "gateway/admin/admin_server.h"
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+
+#include "gateway/log.h"
+#include "gateway/server.h"
+
+namespace edge {
+
+AdminServer::AdminServer(Server& server) : server_(server) {}
+
+AdminServer::~AdminServer() {
+  stop();
+}
+
+bool AdminServer::start(const conf::HostPort& bind, std::string* error) {
+  http_ = evhttp_new(loop_.base());
+  evhttp_set_gencb(http_, &AdminServer::onRequest, this);
+  evhttp_set_allowed_methods(http_, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
+  evhttp_set_max_body_size(http_, 64 * 1024);
+  if (evhttp_bind_socket(http_, bind.host.c_str(), bind.port) != 0) {
+    *error = std::string("cannot bind: ") + strerror(errno);
+    evhttp_free(http_);
+    http_ = nullptr;
+    return false;
+  }
+  thread_ = std::thread([this] { event_base_loop(loop_.base(), EVLOOP_NO_EXIT_ON_EMPTY); });
+  LOG_INFO("admin listener on %s", bind.str().c_str());
+  return true;
+}
+
+void AdminServer::stop() {
+  if (thread_.joinable()) {
+    loop_.post([this] { event_base_loopbreak(loop_.base()); });
+    thread_.join();
+  }
+  if (http_) {
+    evhttp_free(http_);
+    http_ = nullptr;
+  }
+}
+
+void AdminServer::onRequest(evhttp_request* req, void* arg) {
+  static_cast<AdminServer*>(arg)->handle(req);
+}
+
+namespace {
+void reply(evhttp_request* req, int code, const char* reason, const std::string& body,
+           const char* type) {
+  evkeyvalq* h = evhttp_request_get_output_headers(req);
+  evhttp_add_header(h, "Content-Type", type);
+  evhttp_add_header(h, "Cache-Control", "no-store");
+  evbuffer* buf = evbuffer_new();
+  evbuffer_add(buf, body.data(), body.size());
+  evhttp_send_reply(req, code, reason, buf);
+  evbuffer_free(buf);
+}
+}  // namespace
+
+bool AdminServer::authorized(evhttp_request* req) {
+  const std::string& token = server_.snapshot()->config().server.admin.token;
+  if (token.empty()) return true;
+  const char* auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+  if (!auth) return false;
+  std::string expected = "Bearer " + token;
+  // Constant-time compare: the token is a secret.
+  size_t n = strlen(auth);
+  if (n != expected.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < n; ++i) diff |= static_cast<unsigned char>(auth[i] ^ expected[i]);
+  return diff == 0;
+}
+
+void AdminServer::handle(evhttp_request* req) {
+  const evhttp_uri* uri = evhttp_request_get_evhttp_uri(req);
+  const char* p = uri ? evhttp_uri_get_path(uri) : nullptr;
+  std::string path = p ? p : "/";
+  evhttp_cmd_type method = evhttp_request_get_command(req);
+  bool get = method == EVHTTP_REQ_GET || method == EVHTTP_REQ_HEAD;
+
+  if (get && path == "/healthz") return reply(req, 200, "OK", "ok\n", "text/plain");
+  if (get && path == "/readyz") {
+    if (server_.draining())
+      return reply(req, 503, "Service Unavailable", "draining\n", "text/plain");
+    return reply(req, 200, "OK", "ready\n", "text/plain");
+  }
+  if (get && path == "/metrics")
+    return reply(req, 200, "OK", server_.metrics().render(), "text/plain; version=0.0.4");
+  if (get && path == "/config")
+    return reply(req, 200, "OK", server_.snapshot()->config().toJson().dump(2) + "\n",
+                 "application/json");
+  if (method == EVHTTP_REQ_POST && (path == "/reload" || path == "/cache/purge")) {
+    if (!authorized(req)) {
+      evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Bearer");
+      return reply(req, 401, "Unauthorized", "{\"error\":\"missing or wrong bearer token\"}\n",
+                   "application/json");
+    }
+    if (path == "/reload") {
+      ReloadResult r = server_.reloadFromOtherThread();
+      nlohmann::json j{{"ok", r.ok}, {"errors", r.errors}};
+      return reply(req, r.ok ? 200 : 422, r.ok ? "OK" : "Unprocessable Content", j.dump() + "\n",
+                   "application/json");
+    }
+    return reply(req, 501, "Not Implemented", "{\"error\":\"this build has no cache\"}\n",
+                 "application/json");
+  }
+  reply(req, 404, "Not Found", "not found\n", "text/plain");
+}
+
+}  // namespace edge

@@ -1,0 +1,171 @@
+#pragma once
+// One request and its response, whatever the client protocol. The client
+// codec (Downstream) creates it after a request head, the policy chain decides
+// what happens, and the last policy (upstream) streams the body both ways.
+// Owned by the codec; lives on one worker's loop.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "gateway/http1/parser.h"
+#include "gateway/loop.h"
+#include "gateway/metrics.h"
+#include "gateway/snapshot.h"
+
+struct evbuffer;
+
+namespace edge {
+
+class Worker;
+class Exchange;
+class UpstreamRequest;
+
+// The response head as it will be written to the client. Values are views
+// into storage that outlives the write: the origin's parsed head, the
+// config, or the exchange's own strings.
+struct ResponseOut {
+  uint16_t status = 200;
+  std::string_view reason;                                             // empty: the standard phrase
+  std::vector<std::pair<std::string_view, std::string_view>> headers;  // no framing fields
+  http1::Framing framing = http1::Framing::kNone;
+  uint64_t content_length = 0;  // with kLength
+  void set(std::string_view name, std::string_view value);
+  void remove(std::string_view name);
+};
+
+const char* reasonPhrase(uint16_t status);
+
+// The client side of an exchange (HTTP/1 connection today, HTTP/2 stream
+// later). Every call happens on the loop thread.
+class Downstream {
+ public:
+  virtual ~Downstream() = default;
+  virtual void sendHead(const ResponseOut& head) = 0;
+  virtual void sendBody(const char* data, size_t len) = 0;
+  // Moves len bytes from buf (zero-copy where the codec allows).
+  virtual void sendBodyBuffer(evbuffer* buf, size_t len) = 0;
+  virtual void finishResponse() = 0;  // the response is complete
+  virtual void abortResponse() = 0;   // it cannot complete: drop the client connection
+  virtual void flush() = 0;           // write what is queued, now if the socket takes it
+  virtual size_t bufferedOut() const = 0;
+  virtual size_t bufferedIn() const = 0;
+  // The exchange can take request body bytes again (it said no before).
+  virtual void resumeRequestBody() = 0;
+};
+
+// Where the request's body goes once a policy has decided (the upstream).
+class RequestBodySink {
+ public:
+  virtual ~RequestBodySink() = default;
+  virtual bool wantsBody() const = 0;  // false = backpressure, keep the bytes for later
+  virtual void onBody(const char* data, size_t len) = 0;
+  virtual void onBodyEnd() = 0;
+};
+
+enum class PolicyResult { kContinue, kRespond, kPause };
+
+// A step of the chain. Policies are stateless and shared by all exchanges of
+// a worker; per-exchange state lives in the exchange.
+class Policy {
+ public:
+  virtual ~Policy() = default;
+  virtual const char* name() const = 0;
+  // After the request head. kRespond: it answered; kPause: it will call
+  // Exchange::resume() later from the same loop.
+  virtual PolicyResult onRequest(Exchange& ex) = 0;
+  // Before the response head goes to the client, in reverse chain order.
+  virtual void onResponseHead(Exchange& ex, ResponseOut& head) {}
+};
+
+struct ClientInfo {
+  std::string ip;  // textual peer address
+  bool v6 = false;
+  uint8_t addr[16] = {};                  // peer address bytes, for trusted_proxies
+  const std::string* listener = nullptr;  // listener name
+  bool tls = false;
+};
+
+// What went wrong, and whether a retry is safe (read by the upstream step).
+enum class ErrorSource : uint8_t { kNone, kClient, kUpstream, kInternal };
+
+class Exchange final : public Deletable {
+ public:
+  Exchange(Worker& worker, Downstream& down, SnapshotPtr snapshot, const http1::RequestHead& req,
+           const ClientInfo& client, uint64_t start_us);
+  ~Exchange() override;
+  Exchange(const Exchange&) = delete;
+  Exchange& operator=(const Exchange&) = delete;
+
+  // Runs the policy chain from the start.
+  void start();
+  // Answers at once without running the chain (the codec refused the request).
+  void startWithError(uint16_t status, std::string_view detail);
+  // A paused policy is done: continue with the next one.
+  void resume();
+
+  // Answers with a short text/plain error naming the request id.
+  void respondError(uint16_t status, std::string_view detail);
+  // Sends the head through the response policies, then to the client.
+  void sendResponseHead(ResponseOut& head);
+  void sendBody(const char* data, size_t len);
+  void sendBodyBuffer(evbuffer* buf, size_t len);
+  void finishResponse();
+  void abort(ErrorSource source);
+  // Drops the upstream step (the request turned out bad mid-body).
+  void cancelUpstream();
+
+  // Called by the codec.
+  bool wantsRequestBody() const { return body_sink_ && body_sink_->wantsBody(); }
+  void onRequestBody(const char* data, size_t len) { body_sink_->onBody(data, len); }
+  void onRequestBodyEnd();
+  void onDownstreamWritable();  // the client's buffer drained below the low mark
+  void onClientGone();          // the client closed or reset mid-exchange
+
+  // For policies.
+  Worker& worker() { return worker_; }
+  Downstream& downstream() { return down_; }
+  const Snapshot& snapshot() const { return *snapshot_; }
+  const http1::RequestHead& request() const { return req_; }
+  const ClientInfo& client() const { return client_; }
+  const std::string& requestId() const { return request_id_; }
+  std::string_view host() const { return req_.hostView(); }
+  void setRoute(const conf::Site* site, const conf::Route* route);
+  const conf::Site* site() const { return site_; }
+  const conf::Route* route() const { return route_; }
+  void setBodySink(RequestBodySink* sink) { body_sink_ = sink; }
+  void setUpstream(std::unique_ptr<UpstreamRequest> up);
+  UpstreamRequest* upstream() { return upstream_.get(); }
+  bool requestHasBody() const { return req_.framing != http1::Framing::kNone; }
+  bool requestBodyDone() const { return request_body_done_; }
+  bool responseStarted() const { return response_started_; }
+  bool finished() const { return finished_; }
+  uint16_t status() const { return status_; }
+  void noteBuffered(size_t extra);
+
+ private:
+  void runFrom(size_t index);
+
+  Worker& worker_;
+  Downstream& down_;
+  SnapshotPtr snapshot_;
+  const http1::RequestHead& req_;
+  const ClientInfo& client_;
+  uint64_t start_us_;
+  std::string request_id_;
+  std::string error_body_;
+  std::string content_length_text_;
+  const conf::Site* site_ = nullptr;
+  const conf::Route* route_ = nullptr;
+  size_t next_policy_ = 0;
+  RequestBodySink* body_sink_ = nullptr;
+  std::unique_ptr<UpstreamRequest> upstream_;
+  uint16_t status_ = 0;
+  bool response_started_ = false;
+  bool finished_ = false;
+  bool request_body_done_ = false;
+};
+
+}  // namespace edge

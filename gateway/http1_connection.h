@@ -1,0 +1,84 @@
+#pragma once
+// The client side of one HTTP/1.1 connection: reads and parses requests,
+// runs one Exchange at a time (pipelined requests wait in the input buffer,
+// so responses leave in order), writes responses with the framing the client
+// understands, and enforces the connection limits (timeouts, sizes).
+// Owned by its Worker; every method runs on that worker's loop.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "gateway/exchange.h"
+#include "gateway/http1/parser.h"
+#include "gateway/loop.h"
+
+namespace edge {
+
+class Worker;
+
+class Http1Connection final : public Deletable, public Downstream {
+ public:
+  Http1Connection(Worker& worker, UniqueFd fd, ClientInfo client);
+  ~Http1Connection() override;
+
+  void start();
+  // Drain: close now when idle, else after the current response.
+  void drain();
+  bool idle() const { return !exchange_ && !parser_.started(); }
+
+  // Downstream
+  void sendHead(const ResponseOut& head) override;
+  void sendBody(const char* data, size_t len) override;
+  void sendBodyBuffer(evbuffer* buf, size_t len) override;
+  void finishResponse() override;
+  void abortResponse() override;
+  void flush() override;
+  size_t bufferedOut() const override { return evbuffer_get_length(out_.get()); }
+  size_t bufferedIn() const override { return evbuffer_get_length(in_.get()); }
+  void resumeRequestBody() override { process(); }
+
+ private:
+  enum class Timer : uint8_t { kNone, kIdle, kHeader, kIo, kLinger };
+
+  void onRead(short);
+  void onWrite(short);
+  void onTimer(short);
+  void process();
+  bool parseHead();
+  void pumpBody();
+  void refuseRequest(uint16_t status, const char* reason);
+  void rejectBody(uint16_t status, const char* reason);
+  void setReading(bool on);
+  void arm(Timer t, uint64_t ms);
+  void updateIoTimer();
+  void closeAfterFlush();
+  void destroy();
+
+  Worker& worker_;
+  UniqueFd fd_;
+  ClientInfo client_;
+  EventPtr read_ev_, write_ev_, timer_ev_;
+  EvbufferPtr in_, out_;
+  http1::RequestParser parser_;
+  http1::BodyDecoder body_;
+  std::unique_ptr<Exchange> exchange_;
+  std::string scratch_;
+  uint64_t head_start_us_ = 0;
+  uint64_t body_received_ = 0;
+  Timer timer_ = Timer::kNone;
+  bool reading_ = false;
+  bool write_armed_ = false;
+  bool keep_alive_ = true;
+  bool request_done_ = true;
+  bool continue_sent_ = false;
+  bool chunked_out_ = false;
+  bool head_only_ = false;
+  bool closing_ = false;    // close once the output is flushed
+  bool lingering_ = false;  // output done and shut down; discarding input until EOF
+  bool peer_eof_ = false;
+  bool dead_ = false;
+  bool in_process_ = false;
+  bool reprocess_ = false;
+};
+
+}  // namespace edge

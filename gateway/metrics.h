@@ -1,0 +1,81 @@
+#pragma once
+// Metrics: each worker accumulates into its own WorkerMetrics (a mutex that
+// only the admin thread's scrape ever contends for); a scrape merges all
+// shards and renders them with prometheus-cpp's text serializer. This keeps
+// the request path free of any lock or cache line shared between workers.
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace edge {
+
+// Latency bucket bounds in seconds, shared by request and upstream histograms.
+inline constexpr std::array<double, 14> kLatencyBuckets{
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+
+struct Histogram {
+  std::array<uint64_t, kLatencyBuckets.size() + 1> counts{};  // last = +Inf
+  uint64_t count = 0;
+  double sum = 0;
+  void observe(double seconds);
+  void merge(const Histogram& o);
+};
+
+// Method names get a small fixed index so the per-request key is an integer.
+uint8_t methodIndex(std::string_view method);
+const char* methodName(uint8_t index);
+
+class WorkerMetrics {
+ public:
+  struct RouteStats {
+    std::string site;
+    std::string route;
+    std::unordered_map<uint32_t, uint64_t> by_method_code;  // method << 16 | code
+    Histogram duration;
+  };
+
+  // Loop thread. The pointer stays valid for the process lifetime.
+  RouteStats* routeStats(std::string_view site, std::string_view route);
+  void recordRequest(RouteStats* stats, uint8_t method, uint16_t code, double seconds);
+  void recordUpstream(const std::string& upstream, double seconds);
+  void connectionOpened(const std::string& listener);
+  void connectionClosed(const std::string& listener);
+  // Bytes buffered by one exchange right now; keeps the maximum ever seen.
+  void noteBuffered(size_t bytes) {
+    if (bytes > buffered_peak_.load(std::memory_order_relaxed))
+      buffered_peak_.store(bytes, std::memory_order_relaxed);
+  }
+
+ private:
+  friend class Metrics;
+  std::mutex mu_;
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<RouteStats>, std::less<>> routes_;
+  std::map<std::string, Histogram> upstreams_;
+  std::map<std::string, int64_t> connections_;
+  std::atomic<size_t> buffered_peak_{0};
+};
+
+// Process-wide: owns the shards and renders the exposition.
+class Metrics {
+ public:
+  WorkerMetrics* addShard();  // main thread, before workers start
+  void configReloaded(bool ok) { (ok ? reloads_ok_ : reloads_failed_).fetch_add(1); }
+  void setDraining(bool d) { draining_.store(d); }
+  // Any thread (the admin thread): merged Prometheus text.
+  std::string render();
+
+ private:
+  std::mutex mu_;
+  std::vector<std::unique_ptr<WorkerMetrics>> shards_;
+  std::atomic<uint64_t> reloads_ok_{0}, reloads_failed_{0};
+  std::atomic<bool> draining_{false};
+};
+
+}  // namespace edge

@@ -1,0 +1,267 @@
+#include "gateway/server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <future>
+
+#include "conf/loader.h"
+#include "gateway/admin/admin_server.h"
+#include "gateway/log.h"
+#include "gateway/worker.h"
+
+namespace edge {
+
+Server::Server(std::string config_path, std::shared_ptr<const conf::Config> config)
+    : config_path_(std::move(config_path)) {
+  snapshot_ = Snapshot::build(std::move(config), generation_);
+}
+
+Server::~Server() {
+  workers_.clear();
+  admin_.reset();
+}
+
+SnapshotPtr Server::snapshot() const {
+  std::lock_guard<std::mutex> lock(snapshot_mu_);
+  return snapshot_;
+}
+
+namespace {
+UniqueFd bindListener(const conf::HostPort& hp, uint16_t port, std::string* error) {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  std::string host = hp.host.empty() ? "0.0.0.0" : hp.host;
+  if (inet_pton(AF_INET, host.c_str(), &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr) == 1) {
+    auto* in = reinterpret_cast<sockaddr_in*>(&ss);
+    in->sin_family = AF_INET;
+    in->sin_port = htons(port);
+    len = sizeof *in;
+  } else if (inet_pton(AF_INET6, host.c_str(), &reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr) ==
+             1) {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(port);
+    len = sizeof *in6;
+  } else {
+    *error = "listener address must be an IP literal: " + host;
+    return UniqueFd();
+  }
+  UniqueFd fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) {
+    *error = strerror(errno);
+    return fd;
+  }
+  int one = 1;
+  setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  // One socket per worker on the same port: the kernel spreads connections
+  // across workers without a shared accept lock.
+  setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0 ||
+      ::listen(fd.get(), 4096) != 0) {
+    *error = "bind " + hp.str() + ": " + strerror(errno);
+    return UniqueFd();
+  }
+  return fd;
+}
+
+uint16_t boundPort(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+}
+}  // namespace
+
+bool Server::openListeners(std::vector<std::vector<ListenSocket>>& per_worker) {
+  const auto& cfg = snapshot_->config();
+  for (const auto& l : cfg.listeners) {
+    if (l.tls) {
+      LOG_ERROR("listener %s: TLS listeners are not supported by this build yet", l.name.c_str());
+      return false;
+    }
+    uint16_t port = l.bind.port;
+    for (auto& sockets : per_worker) {
+      std::string error;
+      UniqueFd fd = bindListener(l.bind, port, &error);
+      if (!fd) {
+        LOG_ERROR("listener %s: %s", l.name.c_str(), error.c_str());
+        return false;
+      }
+      // Port 0: the first socket picks a port, the other workers join it.
+      if (port == 0) port = boundPort(fd.get());
+      sockets.push_back(ListenSocket{l.name, std::move(fd)});
+    }
+    LOG_INFO("listener %s on %s:%u (%zu workers)", l.name.c_str(), l.bind.host.c_str(), port,
+             per_worker.size());
+  }
+  return true;
+}
+
+int Server::run() {
+  const auto& cfg = snapshot_->config();
+  unsigned n = cfg.server.workers ? cfg.server.workers : 1;
+  std::vector<std::vector<ListenSocket>> sockets(n);
+  if (!openListeners(sockets)) return 1;
+
+  admin_ = std::make_unique<AdminServer>(*this);
+  std::string error;
+  if (!admin_->start(cfg.server.admin.bind, &error)) {
+    LOG_ERROR("admin listener %s: %s", cfg.server.admin.bind.str().c_str(), error.c_str());
+    return 1;
+  }
+
+  for (unsigned i = 0; i < n; ++i)
+    workers_.push_back(std::make_unique<Worker>(*this, i, snapshot_, metrics_.addShard()));
+  workers_running_ = n;
+  for (unsigned i = 0; i < n; ++i) workers_[i]->start(std::move(sockets[i]));
+
+  for (int sig : {SIGHUP, SIGTERM, SIGINT, SIGUSR1}) {
+    EventPtr ev(evsignal_new(loop_.base(), sig, &Server::onSignal, this));
+    event_add(ev.get(), nullptr);
+    signal_events_.push_back(std::move(ev));
+  }
+  LOG_INFO("edgegate %s serving with %u workers, config %s", EDGEGATE_VERSION, n,
+           config_path_.c_str());
+  event_base_loop(loop_.base(), 0);
+
+  for (auto& w : workers_) w->stopNow();
+  for (auto& w : workers_) w->join();
+  admin_->stop();
+  LOG_INFO("stopped");
+  return 0;
+}
+
+void Server::onSignal(evutil_socket_t sig, short, void* arg) {
+  auto* self = static_cast<Server*>(arg);
+  switch (sig) {
+    case SIGHUP: {
+      ReloadResult r = self->reload();
+      (void)r;
+      break;
+    }
+    case SIGTERM:
+    case SIGINT:
+      self->beginDrain();
+      break;
+    case SIGUSR1:
+      LOG_INFO("SIGUSR1: no log file to reopen (access log: stdout or off)");
+      break;
+    default:
+      break;
+  }
+}
+
+ReloadResult Server::reload() {
+  ReloadResult result;
+  if (draining_) {
+    result.errors.push_back("draining: reload refused");
+    return result;
+  }
+  conf::LoadResult loaded = conf::loadConfigFile(config_path_);
+  if (!loaded.ok()) {
+    for (const auto& e : loaded.errors) result.errors.push_back(e.str());
+    LOG_ERROR("reload of %s failed, the running configuration stays (%zu errors):",
+              config_path_.c_str(), result.errors.size());
+    for (const auto& e : result.errors) LOG_ERROR("  %s", e.c_str());
+    metrics_.configReloaded(false);
+    return result;
+  }
+  const auto& old_cfg = snapshot()->config();
+  const auto& new_cfg = *loaded.config;
+  bool listeners_changed = old_cfg.listeners.size() != new_cfg.listeners.size();
+  for (size_t i = 0; !listeners_changed && i < new_cfg.listeners.size(); ++i)
+    listeners_changed = old_cfg.listeners[i].bind.str() != new_cfg.listeners[i].bind.str() ||
+                        old_cfg.listeners[i].name != new_cfg.listeners[i].name;
+  if (listeners_changed || old_cfg.server.workers != new_cfg.server.workers ||
+      old_cfg.server.admin.bind.str() != new_cfg.server.admin.bind.str())
+    LOG_WARN("reload: changes to listeners, workers or the admin address apply at restart");
+
+  auto snap = Snapshot::build(loaded.config, ++generation_);
+  {
+    std::lock_guard<std::mutex> lock(snapshot_mu_);
+    snapshot_ = snap;
+  }
+  for (auto& w : workers_) w->setSnapshot(snap);
+  metrics_.configReloaded(true);
+  LOG_INFO("reloaded %s (generation %llu)", config_path_.c_str(),
+           static_cast<unsigned long long>(generation_));
+  result.ok = true;
+  return result;
+}
+
+ReloadResult Server::reloadFromOtherThread() {
+  auto promise = std::make_shared<std::promise<ReloadResult>>();
+  auto future = promise->get_future();
+  loop_.post([this, promise] { promise->set_value(reload()); });
+  if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+    ReloadResult r;
+    r.errors.push_back("reload did not finish within 30s");
+    return r;
+  }
+  return future.get();
+}
+
+void Server::beginDrain() {
+  if (draining_.exchange(true)) {
+    LOG_WARN("second stop signal: exiting now");
+    event_base_loopbreak(loop_.base());
+    return;
+  }
+  metrics_.setDraining(true);
+  auto timeout = snapshot()->config().server.drain_timeout;
+  LOG_INFO("draining: no new connections, finishing in-flight requests (up to %lld ms)",
+           static_cast<long long>(timeout.count()));
+  for (auto& w : workers_) w->drain();
+  drain_timer_.reset(evtimer_new(
+      loop_.base(),
+      [](evutil_socket_t, short, void* arg) {
+        LOG_WARN("drain_timeout reached: closing the remaining connections");
+        event_base_loopbreak(static_cast<Server*>(arg)->loop_.base());
+      },
+      this));
+  timeval tv = toTimeval(static_cast<uint64_t>(timeout.count()));
+  evtimer_add(drain_timer_.get(), &tv);
+}
+
+void Server::workerDrained() {
+  if (workers_running_.fetch_sub(1) == 1) {
+    loop_.post([this] {
+      LOG_INFO("drained");
+      event_base_loopexit(loop_.base(), nullptr);
+    });
+  }
+}
+
+bool Server::admitConnection(const ClientInfo& client, const conf::Limits& limits) {
+  if (connections_.fetch_add(1, std::memory_order_relaxed) >= limits.max_connections) {
+    connections_.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+  }
+  IpShard& shard = ip_shards_[std::hash<std::string>{}(client.ip) % kIpShards];
+  std::lock_guard<std::mutex> lock(shard.mu);
+  uint32_t& n = shard.counts[client.ip];
+  if (n >= limits.max_connections_per_ip) {
+    if (n == 0) shard.counts.erase(client.ip);
+    connections_.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+  }
+  ++n;
+  return true;
+}
+
+void Server::releaseConnection(const ClientInfo& client) {
+  connections_.fetch_sub(1, std::memory_order_relaxed);
+  IpShard& shard = ip_shards_[std::hash<std::string>{}(client.ip) % kIpShards];
+  std::lock_guard<std::mutex> lock(shard.mu);
+  auto it = shard.counts.find(client.ip);
+  if (it != shard.counts.end() && --it->second == 0) shard.counts.erase(it);
+}
+
+}  // namespace edge

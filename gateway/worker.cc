@@ -1,0 +1,186 @@
+#include "gateway/worker.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "gateway/host_policy.h"
+#include "gateway/http1_connection.h"
+#include "gateway/log.h"
+#include "gateway/server.h"
+#include "gateway/upstream/upstream_policy.h"
+
+namespace edge {
+
+Worker::Worker(Server& server, unsigned index, SnapshotPtr snapshot, WorkerMetrics* metrics)
+    : server_(server),
+      index_(index),
+      snapshot_(std::move(snapshot)),
+      metrics_(metrics),
+      pools_(loop_),
+      rng_(std::random_device{}() ^ (static_cast<uint64_t>(index) << 32)) {
+  // The chain of ARCHITECTURE.md; redirects, rate limits and the cache slot
+  // in between host and upstream as they arrive.
+  policies_.push_back(std::make_unique<HostPolicy>());
+  policies_.push_back(std::make_unique<UpstreamPolicy>());
+  unmatched_stats_ = metrics_->routeStats("-", "-");
+}
+
+Worker::~Worker() {
+  join();
+  // Connections hold references into the loop: free them before it.
+  connections_.clear();
+}
+
+void Worker::start(std::vector<ListenSocket> sockets) {
+  for (auto& s : sockets) {
+    auto l = std::make_unique<Listening>();
+    l->name = s.name;
+    l->fd = std::move(s.fd);
+    l->worker = this;
+    l->ev.reset(event_new(
+        loop_.base(), l->fd.get(), EV_READ | EV_PERSIST,
+        [](evutil_socket_t, short, void* arg) {
+          auto* li = static_cast<Listening*>(arg);
+          li->worker->onAccept(*li);
+        },
+        l.get()));
+    event_add(l->ev.get(), nullptr);
+    listening_.push_back(std::move(l));
+  }
+  thread_ = std::thread([this] { run(); });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::run() {
+  event_base_loop(loop_.base(), 0);
+  // Whatever is still open when the loop stops (drain timeout) is cut here.
+  connections_.clear();
+  listening_.clear();
+  // Let deferred objects go while the loop still exists.
+  event_base_loop(loop_.base(), EVLOOP_NONBLOCK);
+}
+
+void Worker::setSnapshot(SnapshotPtr snapshot) {
+  loop_.post([this, s = std::move(snapshot)]() mutable { snapshot_ = std::move(s); });
+}
+
+void Worker::drain() {
+  loop_.post([this] {
+    draining_ = true;
+    // Closing our listening sockets hands new connections to nobody: the
+    // kernel refuses them, which is what a draining instance should do.
+    listening_.clear();
+    pools_.closeIdle();
+    std::vector<Http1Connection*> conns;
+    conns.reserve(connections_.size());
+    for (auto& [ptr, c] : connections_) conns.push_back(ptr);
+    for (auto* c : conns) c->drain();
+    maybeFinishDrain();
+  });
+}
+
+void Worker::stopNow() {
+  loop_.post([this] { event_base_loopbreak(loop_.base()); });
+}
+
+void Worker::maybeFinishDrain() {
+  if (draining_ && connections_.empty()) {
+    event_base_loopexit(loop_.base(), nullptr);
+    server_.workerDrained();
+  }
+}
+
+void Worker::onAccept(Listening& l) {
+  const auto& limits = snapshot_->config().server.limits;
+  for (int i = 0; i < 64; ++i) {
+    sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int fd =
+        ::accept4(l.fd.get(), reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        LOG_WARN("listener %s: accept: %s", l.name.c_str(), strerror(errno));
+      return;
+    }
+    UniqueFd owned(fd);
+    ClientInfo info;
+    char text[INET6_ADDRSTRLEN] = "";
+    if (ss.ss_family == AF_INET) {
+      auto* in = reinterpret_cast<sockaddr_in*>(&ss);
+      memcpy(info.addr, &in->sin_addr, 4);
+      inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
+    } else if (ss.ss_family == AF_INET6) {
+      auto* in6 = reinterpret_cast<sockaddr_in6*>(&ss);
+      info.v6 = true;
+      memcpy(info.addr, &in6->sin6_addr, 16);
+      inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
+    }
+    info.ip = text;
+    info.listener = &l.name;
+    if (!server_.admitConnection(info, limits)) {
+      LOG_DEBUG("listener %s: connection from %s refused: connection limit", l.name.c_str(), text);
+      continue;  // owned closes it
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    metrics_->connectionOpened(l.name);
+    auto conn = std::make_unique<Http1Connection>(*this, std::move(owned), std::move(info));
+    auto* raw = conn.get();
+    connections_.emplace(raw, std::move(conn));
+    raw->start();
+  }
+}
+
+void Worker::removeConnection(Http1Connection* conn) {
+  auto it = connections_.find(conn);
+  if (it == connections_.end()) return;
+  loop_.deferDelete(std::move(it->second));
+  connections_.erase(it);
+  maybeFinishDrain();
+}
+
+void Worker::connectionClosed(const ClientInfo& client) {
+  server_.releaseConnection(client);
+  if (client.listener) metrics_->connectionClosed(*client.listener);
+}
+
+void Worker::newRequestId(std::string& out) {
+  static const char kHex[] = "0123456789abcdef";
+  uint64_t a = rng_(), b = rng_();
+  out.resize(32);
+  for (int i = 0; i < 16; ++i) {
+    out[i] = kHex[(a >> (i * 4)) & 0xf];
+    out[16 + i] = kHex[(b >> (i * 4)) & 0xf];
+  }
+}
+
+void Worker::recordRequest(const conf::Site* site, const conf::Route* route,
+                           std::string_view method, uint16_t status, double seconds) {
+  WorkerMetrics::RouteStats* stats = unmatched_stats_;
+  if (site) {
+    const void* key = route ? static_cast<const void*>(route) : static_cast<const void*>(site);
+    std::string_view route_name = route ? std::string_view(route->name) : std::string_view("-");
+    auto it = route_stats_.find(key);
+    // Keys are config addresses; after a reload one may be reused by a
+    // different route, so the names are checked before trusting the entry.
+    if (it != route_stats_.end() && it->second->site == site->name &&
+        it->second->route == route_name) {
+      stats = it->second;
+    } else {
+      stats = metrics_->routeStats(site->name, route_name);
+      route_stats_[key] = stats;
+    }
+  }
+  metrics_->recordRequest(stats, methodIndex(method), status, seconds);
+}
+
+}  // namespace edge

@@ -1,0 +1,83 @@
+#pragma once
+// A worker thread: one event loop, its own SO_REUSEPORT listening sockets,
+// the client connections it accepted, its origin pools and its metrics
+// shard. Nothing here is shared with other workers except through Server.
+#include <atomic>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "gateway/exchange.h"
+#include "gateway/loop.h"
+#include "gateway/metrics.h"
+#include "gateway/snapshot.h"
+#include "gateway/upstream/pool.h"
+
+namespace edge {
+
+class Server;
+class Http1Connection;
+
+struct ListenSocket {
+  std::string name;  // the listener's name from the config
+  UniqueFd fd;
+};
+
+class Worker {
+ public:
+  Worker(Server& server, unsigned index, SnapshotPtr snapshot, WorkerMetrics* metrics);
+  ~Worker();
+
+  // Main thread: takes the sockets and starts the thread.
+  void start(std::vector<ListenSocket> sockets);
+  void join();
+  // Any thread.
+  void setSnapshot(SnapshotPtr snapshot);
+  void drain();
+  void stopNow();
+
+  // Loop thread only, from here on.
+  Loop& loop() { return loop_; }
+  const SnapshotPtr& snapshot() const { return snapshot_; }
+  bool draining() const { return draining_; }
+  WorkerMetrics& metrics() { return *metrics_; }
+  UpstreamPools& pools() { return pools_; }
+  const std::vector<std::unique_ptr<Policy>>& policies() const { return policies_; }
+  uint64_t random() { return rng_(); }
+  void newRequestId(std::string& out);
+  void recordRequest(const conf::Site* site, const conf::Route* route, std::string_view method,
+                     uint16_t status, double seconds);
+  void removeConnection(Http1Connection* conn);
+  void connectionClosed(const ClientInfo& client);
+
+ private:
+  struct Listening {
+    std::string name;
+    UniqueFd fd;
+    EventPtr ev;
+    Worker* worker;
+  };
+  void run();
+  void onAccept(Listening& l);
+  void maybeFinishDrain();
+
+  Server& server_;
+  unsigned index_;
+  Loop loop_;
+  SnapshotPtr snapshot_;
+  WorkerMetrics* metrics_;
+  UpstreamPools pools_;
+  std::vector<std::unique_ptr<Policy>> policies_;
+  std::vector<std::unique_ptr<Listening>> listening_;
+  std::unordered_map<Http1Connection*, std::unique_ptr<Http1Connection>> connections_;
+  std::unordered_map<const void*, WorkerMetrics::RouteStats*> route_stats_;
+  WorkerMetrics::RouteStats* unmatched_stats_ = nullptr;
+  std::mt19937_64 rng_;
+  std::thread thread_;
+  bool draining_ = false;
+};
+
+}  // namespace edge
