@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds edgegate, and runs it with
+# conf/examples/demo.yaml in front of two instances of the bundled origin.
+# Ctrl-C stops everything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+bash scripts/install-deps.sh
+BUILD=${BUILD_DIR:-build}
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DEDGEGATE_TESTS=OFF >/dev/null
+cmake --build "$BUILD" -j"$(nproc)" --target edgegate edgegate-origin >/dev/null
+
+# The preferred port if it is free, else one the kernel picks.
+free_port() {
+  python3 - "$1" <<'PY'
+import socket, sys
+s = socket.socket()
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()
+PY
+}
+export EDGEGATE_HTTP_PORT=${EDGEGATE_HTTP_PORT:-$(free_port 8080)}
+export EDGEGATE_ADMIN_PORT=${EDGEGATE_ADMIN_PORT:-$(free_port 9901)}
+PORT_A=$(free_port 3000)
+PORT_B=$(free_port 3001)
+export ORIGIN_A=127.0.0.1:$PORT_A ORIGIN_B=127.0.0.1:$PORT_B
+
+RUN=$(mktemp -d /tmp/edgegate-demo.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$RUN"
+}
+trap cleanup EXIT INT TERM
+
+"$BUILD/edgegate-origin" --listen "$ORIGIN_A" --name origin-a >"$RUN/origin-a.log" 2>&1 &
+pids+=($!)
+"$BUILD/edgegate-origin" --listen "$ORIGIN_B" --name origin-b >"$RUN/origin-b.log" 2>&1 &
+pids+=($!)
+
+"$BUILD/edgegate" -t -c conf/examples/demo.yaml
+"$BUILD/edgegate" -c conf/examples/demo.yaml &
+pids+=($!)
+
+for _ in $(seq 50); do
+  curl -fs "http://127.0.0.1:$EDGEGATE_ADMIN_PORT/readyz" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+
+P=$EDGEGATE_HTTP_PORT
+A=$EDGEGATE_ADMIN_PORT
+cat <<MSG
+
+edgegate is running on http://127.0.0.1:$P (admin on 127.0.0.1:$A),
+in front of two demo origins ($ORIGIN_A, $ORIGIN_B). Try:
+
+  curl -i http://127.0.0.1:$P/                       # 1 KiB from an origin (see X-Origin alternate)
+  curl -s http://127.0.0.1:$P/echo | python3 -m json.tool   # what the origin received (X-Forwarded-*, X-Request-Id)
+  curl -i -H 'Host: unknown.test' http://127.0.0.1:$P/      # 421: no site for that host
+  curl -i http://127.0.0.1:$P/delay/200              # a slow origin answer
+  curl -i http://127.0.0.1:$P/status/503             # origin errors pass through
+  curl -s -o /dev/null -w '%{size_download}\n' http://127.0.0.1:$P/bytes/104857600   # 100 MiB streamed
+  curl -s http://127.0.0.1:$A/metrics | grep ^edgegate_requests_total
+  curl -s http://127.0.0.1:$A/config | head -20
+  wrk -t1 -c32 -d5s http://127.0.0.1:$P/
+
+Reload after editing conf/examples/demo.yaml: kill -HUP \$(pgrep -f 'edgegate -c conf/examples/demo.yaml')
+Press Ctrl-C to stop.
+MSG
+wait
