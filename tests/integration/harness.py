@@ -960,7 +960,9 @@ class Gateway:
         return False
 
     def _expected_nonzero(self):
-        return getattr(self, "allow_nonzero_exit", False)
+        # EDGEGATE_IT_IGNORE_EXIT=1: while developing, do not fail tests on a bad exit code.
+        return getattr(self, "allow_nonzero_exit", False) or os.environ.get(
+            "EDGEGATE_IT_IGNORE_EXIT") == "1"
 
     def logs(self):
         if not self.dir:
