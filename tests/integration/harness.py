@@ -283,6 +283,53 @@ class Origin:
         return self.get("/stats").json()
 
 
+class Blackhole:
+    """A local address whose connects hang (the SYN is dropped): a listening socket with a
+    full accept queue that never accepts. Stands in for a non-routable address, which a
+    sandbox may intercept. Context manager; .addr."""
+
+    def __init__(self):
+        self._sock = None
+        self._fillers = []
+
+    @property
+    def addr(self):
+        return "127.0.0.1:%d" % self.port
+
+    def __enter__(self):
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(0)
+        self.port = self._sock.getsockname()[1]
+        for _ in range(8):
+            c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            c.setblocking(False)
+            self._fillers.append(c)
+            c.connect_ex(("127.0.0.1", self.port))
+            time.sleep(0.05)
+            # A connect that is still pending after a while: the queue is full.
+            probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            probe.settimeout(0.3)
+            try:
+                probe.connect(("127.0.0.1", self.port))
+            except socket.timeout:
+                probe.close()
+                return self
+            except OSError:
+                pass
+            self._fillers.append(probe)
+        self.__exit__()
+        raise RuntimeError("could not fill the accept queue of a blackhole listener")
+
+    def __exit__(self, *exc):
+        for c in self._fillers:
+            c.close()
+        self._fillers = []
+        if self._sock:
+            self._sock.close()
+        return False
+
+
 class RawOrigin:
     """A minimal Python origin answering every request with `handler(head, body)` bytes.
 
@@ -332,11 +379,15 @@ class RawOrigin:
         return False
 
     def _accept_loop(self):
+        self._sock.settimeout(0.1)  # closing a socket does not wake a blocked accept()
         while not self._stopping:
             try:
                 conn, _ = self._sock.accept()
+            except socket.timeout:
+                continue
             except OSError:
                 return
+            conn.settimeout(None)
             self._conns.append(conn)
             t = threading.Thread(target=self._serve, args=(conn,), daemon=True)
             t.start()
