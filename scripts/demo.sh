@@ -8,8 +8,15 @@ ROOT=$(pwd)
 
 bash scripts/install-deps.sh
 BUILD=${BUILD_DIR:-build}
-cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DEDGEGATE_TESTS=OFF >/dev/null
-cmake --build "$BUILD" -j"$(nproc)" --target edgegate edgegate-origin >/dev/null
+echo "building edgegate in $BUILD/ (the first build takes a few minutes)..."
+LOG=$(mktemp)
+if ! { cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release &&
+       cmake --build "$BUILD" -j"$(nproc)" --target edgegate edgegate-origin; } >"$LOG" 2>&1; then
+  cat "$LOG"
+  echo "demo: the build failed (log above)" >&2
+  exit 1
+fi
+rm -f "$LOG"
 
 # The preferred port if it is free, else one the kernel picks.
 free_port() {
