@@ -96,7 +96,7 @@ void Http1Connection::onRead(short) {
       return;
     }
     process();
-    if (!dead_ && !exchange_) destroy();
+    if (!dead_ && !exchange_) closeAfterFlush();
     return;
   }
   if (head_start_us_ == 0 && !exchange_) head_start_us_ = Loop::nowMicros();
@@ -114,7 +114,10 @@ void Http1Connection::process() {
     if (dead_ || closing_) break;
     if (!exchange_) {
       if (evbuffer_get_length(in_.get()) == 0) {
-        if (peer_eof_) break;
+        if (peer_eof_) {
+          closeAfterFlush();  // the client is done sending and has its answers
+          break;
+        }
         arm(Timer::kIdle, worker_.snapshot()->config().server.limits.idle_timeout.count());
         break;
       }
@@ -124,7 +127,7 @@ void Http1Connection::process() {
     if (!request_done_) pumpBody();
   } while (reprocess_);
   in_process_ = false;
-  if (dead_) return;
+  if (dead_ || lingering_) return;
   // Backpressure on the client: stop reading while enough is buffered.
   bool want_more = !peer_eof_ && !closing_ &&
                    (exchange_ ? (!request_done_ && exchange_->wantsRequestBody())
