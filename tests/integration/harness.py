@@ -678,16 +678,15 @@ def _parse_one_stream(buf, sock):
             body += chunk
         return (status, headers, body[:n], head), body[n:]
     if "chunked" in headers.get("transfer-encoding", "").lower():
-        data = bytearray(body)
-        while True:
-            try:
-                out, used = _dechunk(bytes(data))
-                return (status, headers, out, head), bytes(data[used:])
-            except _NeedMore:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    raise AssertionError("EOF inside a chunked body")
-                data += chunk
+        dec = ChunkedDecoder()
+        rest = dec.feed(body)
+        while not dec.done:
+            chunk = sock.recv(1 << 20)
+            if not chunk:
+                raise AssertionError("EOF inside a chunked body (%d body bytes so far)"
+                                     % len(dec.body))
+            rest = dec.feed(chunk)
+        return (status, headers, bytes(dec.body), head), rest
     data = bytearray(body)
     while True:
         chunk = sock.recv(65536)
@@ -699,6 +698,59 @@ def _parse_one_stream(buf, sock):
 
 class _NeedMore(Exception):
     pass
+
+
+class ChunkedDecoder:
+    """Incremental chunked-body decoder: feed() bytes, .body grows, .done at the end;
+    feed() returns the bytes after the body (once done)."""
+
+    def __init__(self):
+        self.body = bytearray()
+        self.done = False
+        self._pending = b""
+        self._left = 0       # data bytes left in the current chunk
+        self._state = "size"  # size | data | crlf | trailer
+
+    def feed(self, data):
+        buf = self._pending + data
+        self._pending = b""
+        pos = 0
+        while not self.done:
+            if self._state == "data":
+                take = min(self._left, len(buf) - pos)
+                self.body += buf[pos:pos + take]
+                pos += take
+                self._left -= take
+                if self._left:
+                    break
+                self._state = "crlf"
+                continue
+            if self._state == "crlf":
+                if len(buf) - pos < 2:
+                    break
+                if buf[pos:pos + 2] != b"\r\n":
+                    raise AssertionError("bad chunk terminator %r" % buf[pos:pos + 2])
+                pos += 2
+                self._state = "size"
+                continue
+            eol = buf.find(b"\r\n", pos)
+            if eol < 0:
+                break
+            line = buf[pos:eol]
+            pos = eol + 2
+            if self._state == "size":
+                size = int(line.split(b";")[0].strip(), 16)
+                if size == 0:
+                    self._state = "trailer"
+                else:
+                    self._left = size
+                    self._state = "data"
+            elif not line:  # the blank line after the trailers
+                self.done = True
+        if self.done:
+            return buf[pos:]
+        self._pending = buf[pos:]
+        return b""
 
 
 def _dechunk(data):
