@@ -1,12 +1,11 @@
 // edgegate-origin: a small, fast, scriptable HTTP/1.1 origin for the integration tests, the demo
-// and the benchmarks. It sits on raw libevent (listener + bufferevent) with its own request
+// and the benchmarks. It sits on raw libevent (listener, events, evbuffers) with its own request
 // parsing, not evhttp: tests must see exactly what a proxy sends (chunked uploads, connection
 // reuse, pipelining) and the benchmark's "direct origin" baseline must not be the bottleneck.
 // The command line and the endpoints: usage() below and bench/README.md.
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/thread.h>
@@ -47,11 +46,12 @@ struct Deleter {
 };
 using EventBasePtr = std::unique_ptr<event_base, Deleter<event_base_free>>;
 using EventPtr = std::unique_ptr<event, Deleter<event_free>>;
-using BevPtr = std::unique_ptr<bufferevent, Deleter<bufferevent_free>>;
+using EvbufferPtr = std::unique_ptr<evbuffer, Deleter<evbuffer_free>>;
 using ListenerPtr = std::unique_ptr<evconnlistener, Deleter<evconnlistener_free>>;
 
 constexpr size_t kMaxHead = 64 * 1024;      // request line + headers; more -> 431
 constexpr size_t kMaxLine = 4096;           // one chunk-size or trailer line
+constexpr size_t kReadChunk = 16 * 1024;    // one recv(); up to 16 of them per wake-up
 constexpr size_t kReadHigh = 1 << 20;       // stop reading a pipelining client that does not read
 constexpr size_t kWriteLow = 64 * 1024;     // refill a streamed body below this
 constexpr size_t kStreamHigh = 512 * 1024;  // ... up to this
@@ -124,15 +124,18 @@ class Worker {
 // buffer), reads each body completely, then answers, possibly asynchronously (timers, streams).
 class Conn {
  public:
-  Conn(Worker& w, bufferevent* bev, uint64_t id) : w_(w), bev_(bev), id_(id) {
-    bufferevent_setcb(bev, &Conn::onReadCb, &Conn::onWriteCb, &Conn::onEventCb, this);
-    bufferevent_setwatermark(bev, EV_READ, 0, kReadHigh);
-    bufferevent_setwatermark(bev, EV_WRITE, kWriteLow, 0);
-    // Defaults are 16 KiB per syscall, which caps upload and /bytes throughput.
-    bufferevent_set_max_single_read(bev, 256 * 1024);
-    bufferevent_set_max_single_write(bev, 1 << 20);
-    bufferevent_enable(bev, EV_READ | EV_WRITE);
+  Conn(Worker& w, int fd, uint64_t id)
+      : w_(w), fd_(fd), in_(evbuffer_new()), out_(evbuffer_new()), id_(id) {
+    readEv_.reset(event_new(w.base(), fd, EV_READ | EV_PERSIST, &Conn::onReadableCb, this));
+    writeEv_.reset(event_new(w.base(), fd, EV_WRITE | EV_PERSIST, &Conn::onWritableCb, this));
+    event_add(readEv_.get(), nullptr);
     headers_.reserve(32);
+  }
+  ~Conn() {
+    readEv_.reset();  // unregistered before the descriptor goes
+    writeEv_.reset();
+    timer_.reset();
+    close(fd_);
   }
 
  private:
@@ -140,63 +143,94 @@ class Conn {
   enum class Body { kNone, kLength, kChunkSize, kChunkData, kChunkEnd, kTrailer };
   enum class Async { kNone, kStream, kDelay, kDrip };
 
-  static void onReadCb(bufferevent*, void* arg) { static_cast<Conn*>(arg)->onRead(); }
-  static void onWriteCb(bufferevent*, void* arg) { static_cast<Conn*>(arg)->onWrite(); }
-  static void onEventCb(bufferevent*, short what, void* arg) {
-    static_cast<Conn*>(arg)->onEvent(what);
+  // Every entry point ends with afterEvent(): what the event produced is written at once.
+  static void onReadableCb(evutil_socket_t, short, void* arg) {
+    static_cast<Conn*>(arg)->onReadable();
+    static_cast<Conn*>(arg)->afterEvent();
   }
-  static void onTimerCb(evutil_socket_t, short, void* arg) { static_cast<Conn*>(arg)->onTimer(); }
+  static void onWritableCb(evutil_socket_t, short, void* arg) {
+    static_cast<Conn*>(arg)->afterEvent();
+  }
+  static void onTimerCb(evutil_socket_t, short, void* arg) {
+    static_cast<Conn*>(arg)->onTimer();
+    static_cast<Conn*>(arg)->afterEvent();
+  }
 
-  evbuffer* in() const { return bufferevent_get_input(bev_.get()); }
-  evbuffer* out() const { return bufferevent_get_output(bev_.get()); }
-  int fd() const { return bufferevent_getfd(bev_.get()); }
+  evbuffer* in() const { return in_.get(); }
+  evbuffer* out() const { return out_.get(); }
+  int fd() const { return fd_; }
 
-  void onRead() {
-    if (state_ == State::kHead || state_ == State::kBody) return processInput();
+  // Plain recv() into the input buffer: bufferevent would add an ioctl(FIONREAD) per read and
+  // two epoll_ctl per response (write interest on, off), which doubles this origin's cost.
+  void onReadable() {
+    for (int i = 0; i < 16; ++i) {
+      evbuffer_iovec v;
+      if (evbuffer_reserve_space(in(), kReadChunk, &v, 1) < 1) return destroy();
+      ssize_t n = recv(fd_, v.iov_base, kReadChunk, 0);
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
+      if (n < 0) return destroy();
+      if (n == 0) {
+        peerEof_ = true;
+        event_del(readEv_.get());  // level-triggered EOF would wake us forever
+        break;
+      }
+      v.iov_len = n;
+      evbuffer_commit_space(in(), &v, 1);
+      if (static_cast<size_t>(n) < kReadChunk) break;
+    }
     // Closing: what the client still sends is discarded so that close() sends FIN, not RST.
     if (state_ == State::kClosing || state_ == State::kLinger)
       evbuffer_drain(in(), evbuffer_get_length(in()));
+    if (peerEof_ && state_ == State::kLinger) return destroy();
+    // kRespond and kClosing finish writing first: a half-closed client still gets its answer.
+    if (state_ == State::kHead || state_ == State::kBody) processInput();
   }
 
-  void onWrite() {
-    switch (state_) {
-      case State::kHead:
-      case State::kBody:
-        return processInput();  // resume after kOutHigh backpressure
-      case State::kRespond:
-        if (async_ == Async::kStream) fillStream();
-        return;
-      case State::kClosing:
-        if (evbuffer_get_length(out()) == 0) linger();
-        return;
-      default:
-        return;
+  void afterEvent() {
+    flush();
+    if (state_ == State::kDead || peerEof_) return;
+    // Backpressure on a client that sends faster than it reads (pipelining).
+    bool full = evbuffer_get_length(in()) >= kReadHigh;
+    if (full == readPaused_) return;
+    readPaused_ = full;
+    full ? event_del(readEv_.get()) : event_add(readEv_.get(), nullptr);
+  }
+
+  // Writes what it can; write interest is registered only while the kernel pushes back.
+  void flush() {
+    while (state_ != State::kDead) {
+      if (evbuffer_get_length(out()) > 0 && evbuffer_write(out(), fd_) < 0 && errno != EAGAIN &&
+          errno != EINTR)
+        return destroy();
+      size_t left = evbuffer_get_length(out());
+      if (left <= kWriteLow) {
+        onDrained();
+        if (state_ == State::kDead) return;
+        if (evbuffer_get_length(out()) != left) continue;  // it produced more
+      }
+      if ((left > 0) != writePending_) {
+        writePending_ = left > 0;
+        writePending_ ? event_add(writeEv_.get(), nullptr) : event_del(writeEv_.get());
+      }
+      return;
     }
   }
 
-  void onEvent(short what) {
-    if (what & BEV_EVENT_ERROR) return destroy();
-    if (!(what & BEV_EVENT_EOF)) return;
-    peerEof_ = true;
-    if (state_ == State::kLinger) return destroy();
+  // The output is (nearly) empty: the stream, the pipelined requests or the closing go on.
+  void onDrained() {
     if (state_ == State::kHead || state_ == State::kBody) processInput();
-    // kRespond and kClosing finish writing first: a half-closed client still gets its answer.
+    if (state_ == State::kRespond && async_ == Async::kStream) fillStream();
+    if (state_ == State::kClosing && evbuffer_get_length(out()) == 0) linger();
   }
 
   void onTimer() {
     if (state_ == State::kLinger) return destroy();
-    if (async_ == Async::kDelay) {
-      respond(200, "text/plain", "delayed " + std::to_string(delayMs_) + " ms\n");
-      return processInput();
-    }
-    if (async_ == Async::kDrip) {
-      body(gPattern + dripSent_ % 26, 1);
-      if (++dripSent_ == dripTotal_) {
-        endBody();
-        return processInput();
-      }
-      armTimer(dripIntervalMs_);
-    }
+    if (async_ == Async::kDelay)
+      return respond(200, "text/plain", "delayed " + std::to_string(delayMs_) + " ms\n");
+    if (async_ != Async::kDrip) return;
+    body(gPattern + dripSent_ % 26, 1);
+    if (++dripSent_ == dripTotal_) return endBody();
+    armTimer(dripIntervalMs_);
   }
 
   void armTimer(uint64_t ms) {
@@ -211,7 +245,7 @@ class Conn {
     if (inProcess_) return;
     inProcess_ = true;
     while (state_ == State::kHead || state_ == State::kBody) {
-      if (evbuffer_get_length(out()) > kOutHigh) break;  // onWrite resumes us
+      if (evbuffer_get_length(out()) > kOutHigh) break;  // onDrained resumes us
       if (state_ == State::kHead && !readHead()) break;
       if (state_ == State::kBody) {
         if (!readBody()) break;
@@ -528,7 +562,7 @@ class Conn {
     fillStream();
   }
 
-  // Called again from onWrite whenever the output drains below kWriteLow: memory stays bounded.
+  // Called again from onDrained whenever the output is below kWriteLow: memory stays bounded.
   void fillStream() {
     while (streamLeft_ > 0 && evbuffer_get_length(out()) < kStreamHigh) {
       size_t n = std::min<uint64_t>(streamLeft_, sizeof gPattern);
@@ -537,10 +571,7 @@ class Conn {
       if (chunked_) evbuffer_add(out(), "\r\n", 2);
       streamLeft_ -= n;
     }
-    if (streamLeft_ == 0) {
-      endBody();
-      processInput();
-    }
+    if (streamLeft_ == 0) endBody();
   }
 
   void startDrip() {
@@ -634,18 +665,19 @@ class Conn {
   void destroy() {
     if (state_ == State::kDead) return;
     state_ = State::kDead;
-    bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
-    bufferevent_setcb(bev_.get(), nullptr, nullptr, nullptr, nullptr);
+    event_del(readEv_.get());
+    event_del(writeEv_.get());
     if (timer_) evtimer_del(timer_.get());
     w_.bury(this);  // freed after this callback returns
   }
 
   Worker& w_;
-  BevPtr bev_;
-  EventPtr timer_;
+  int fd_;
+  EvbufferPtr in_, out_;
+  EventPtr readEv_, writeEv_, timer_;
   uint64_t id_;
   State state_ = State::kHead;
-  bool inProcess_ = false, peerEof_ = false;
+  bool inProcess_ = false, peerEof_ = false, readPaused_ = false, writePending_ = false;
 
   // The request: views into head_, valid until the next request's head is read.
   string head_;
@@ -679,14 +711,9 @@ void Worker::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void*
   auto* w = static_cast<Worker*>(arg);
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  bufferevent* bev = bufferevent_socket_new(w->base(), fd, BEV_OPT_CLOSE_ON_FREE);
-  if (bev == nullptr) {
-    close(fd);
-    return;
-  }
   uint64_t id = gStats.accepted.fetch_add(1, std::memory_order_relaxed) + 1;
   gStats.open.fetch_add(1, std::memory_order_relaxed);
-  w->conns_.insert(new Conn(*w, bev, id));
+  w->conns_.insert(new Conn(*w, fd, id));
 }
 
 void Worker::onReap(evutil_socket_t, short, void* arg) {
@@ -698,36 +725,6 @@ void Worker::onReap(evutil_socket_t, short, void* arg) {
     delete c;
     gStats.open.fetch_sub(1, std::memory_order_relaxed);
   }
-}
-
-// A listening socket per worker (SO_REUSEPORT): each worker has its own accept queue.
-int openListener(const string& host, const string& port, string& actualPort) {
-  addrinfo hints{}, *res = nullptr;
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  if (int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rc != 0) {
-    fprintf(stderr, "edgegate-origin: %s:%s: %s\n", host.c_str(), port.c_str(), gai_strerror(rc));
-    return -1;
-  }
-  std::unique_ptr<addrinfo, Deleter<freeaddrinfo>> owner(res);
-  int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  // Only when our own workers share the port: otherwise a second origin on a busy port must fail.
-  if (gOpts.threads > 1) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 || ::listen(fd, 4096) != 0) {
-    fprintf(stderr, "edgegate-origin: %s:%s: %s\n", host.c_str(), port.c_str(), strerror(errno));
-    if (fd >= 0) close(fd);
-    return -1;
-  }
-  sockaddr_storage ss;
-  socklen_t len = sizeof ss;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-  char serv[16];
-  getnameinfo(reinterpret_cast<sockaddr*>(&ss), len, nullptr, 0, serv, sizeof serv, NI_NUMERICSERV);
-  actualPort = serv;
-  return fd;
 }
 
 void usage() {
@@ -772,7 +769,7 @@ int main(int argc, char** argv) {
     if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
     // Port 0: the first socket picks the port, the other workers' sockets share it.
     for (auto& w : workers) {
-      int fd = openListener(host, actual.empty() ? port : actual, actual);
+      int fd = openListener(host, actual.empty() ? port : actual, gOpts.threads > 1, actual);
       if (fd < 0) return 1;
       w->listen(fd);
     }

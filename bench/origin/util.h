@@ -2,12 +2,18 @@
 // translation unit, built by the existing CMake target.
 #pragma once
 
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -102,6 +108,37 @@ inline const char* reason(int status) {
   for (auto& [code, text] : kReasons)
     if (code == status) return text;
   return status < 400 ? "OK" : "Error";
+}
+
+// A listening socket; with reusePort each worker has its own socket and accept queue.
+inline int openListener(const string& host, const string& port, bool reusePort,
+                        string& actualPort) {
+  addrinfo hints{}, *res = nullptr;
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  if (int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rc != 0) {
+    fprintf(stderr, "edgegate-origin: %s:%s: %s\n", host.c_str(), port.c_str(), gai_strerror(rc));
+    return -1;
+  }
+  std::unique_ptr<addrinfo, void (*)(addrinfo*)> owner(res, freeaddrinfo);
+  int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  // Only when our own workers share the port: otherwise a second origin on a busy port must fail.
+  if (reusePort) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 || ::listen(fd, 4096) != 0) {
+    fprintf(stderr, "edgegate-origin: %s:%s: %s\n", host.c_str(), port.c_str(), strerror(errno));
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  char serv[16];
+  getnameinfo(reinterpret_cast<sockaddr*>(&ss), len, nullptr, 0, serv, sizeof serv, NI_NUMERICSERV);
+  actualPort = serv;
+  return fd;
 }
 
 // FIPS 180-4 SHA-256, so that /echo can prove a body crossed the proxy intact. Own code because the
