@@ -11,7 +11,10 @@
 
 namespace edge {
 namespace {
-constexpr int kReadChunk = 64 * 1024;
+// Small reads while waiting for a head (the buffer's chain is sized by the
+// read), large ones while a body streams.
+constexpr size_t kHeadReadChunk = 16 * 1024;
+constexpr size_t kBodyReadChunk = 64 * 1024;
 // Pipelined requests beyond this many buffered bytes wait in the kernel.
 constexpr size_t kMaxBufferedIn = 128 * 1024;
 // Below this much queued output, a paused origin read resumes.
@@ -75,7 +78,8 @@ void Http1Connection::onRead(short) {
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) destroy();
     return;
   }
-  int n = evbuffer_read(in_.get(), fd_.get(), kReadChunk);
+  ssize_t n =
+      readInto(in_.get(), fd_.get(), exchange_ && !request_done_ ? kBodyReadChunk : kHeadReadChunk);
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
     destroy();

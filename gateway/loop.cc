@@ -1,11 +1,42 @@
 #include "gateway/loop.h"
 
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <cstdlib>
 
 namespace edge {
+
+ssize_t readInto(evbuffer* buf, int fd, size_t max) {
+  evbuffer_iovec vec[2];
+  int n = evbuffer_reserve_space(buf, static_cast<ev_ssize_t>(max), vec, 2);
+  if (n <= 0) {
+    errno = ENOMEM;
+    return -1;
+  }
+  // Never more than asked for: reserve_space may hand out larger extents.
+  size_t total = 0;
+  for (int i = 0; i < n; ++i) {
+    if (total + vec[i].iov_len > max) vec[i].iov_len = max - total;
+    total += vec[i].iov_len;
+  }
+  ssize_t got = n == 1 ? ::read(fd, vec[0].iov_base, vec[0].iov_len)
+                       : ::readv(fd, reinterpret_cast<iovec*>(vec), n);
+  if (got <= 0) {
+    evbuffer_commit_space(buf, vec, 0);
+    return got;
+  }
+  size_t left = static_cast<size_t>(got);
+  for (int i = 0; i < n; ++i) {
+    if (vec[i].iov_len > left) vec[i].iov_len = left;
+    left -= vec[i].iov_len;
+  }
+  evbuffer_commit_space(buf, vec, n);
+  return got;
+}
 
 void UniqueFd::reset(int fd) {
   if (fd_ >= 0) ::close(fd_);

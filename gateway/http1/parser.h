@@ -102,6 +102,7 @@ namespace detail {
 // Line-scanning state shared by both head parsers (see parser.cc).
 struct HeadScan {
   uint32_t line_start = 0;  // offset in raw of the line being received
+  uint32_t scan_pos = 0;    // offset in raw where the scan resumes (never moves back)
   bool first_line_done = false;
   bool complete = false;
   bool failed = false;

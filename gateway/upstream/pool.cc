@@ -57,8 +57,9 @@ std::unique_ptr<UpstreamConnection> UpstreamPools::takeIdle(ServerState& s) {
   if (s.idle.empty()) return nullptr;
   auto c = std::move(s.idle.back());
   s.idle.pop_back();
+  // The read event stays armed across idle and busy: only its handler
+  // changes, which saves two epoll_ctl calls per request.
   c->cancelTimer();
-  c->enableRead(false);
   c->setHandler(nullptr);
   return c;
 }

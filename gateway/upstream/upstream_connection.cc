@@ -16,9 +16,9 @@ UpstreamConnection::UpstreamConnection(event_base* base, UniqueFd fd, ServerStat
 UpstreamConnection::~UpstreamConnection() = default;
 
 int UpstreamConnection::readSome(size_t max) {
-  int n = evbuffer_read(in_.get(), fd_.get(), static_cast<int>(max));
+  ssize_t n = readInto(in_.get(), fd_.get(), max);
   if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? -2 : -1;
-  return n;
+  return static_cast<int>(n);
 }
 
 bool UpstreamConnection::flush() {

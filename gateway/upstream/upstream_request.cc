@@ -12,7 +12,8 @@
 namespace edge {
 namespace {
 
-constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kHeadReadChunk = 16 * 1024;
+constexpr size_t kBodyReadChunk = 64 * 1024;
 // Above this many bytes queued toward the client, stop reading the origin;
 // above this many queued toward the origin, stop taking request body.
 constexpr size_t kClientHighWater = 256 * 1024;
@@ -266,7 +267,11 @@ void UpstreamRequest::onBodyEnd() {
 }
 
 void UpstreamRequest::onUpstreamReadable(UpstreamConnection&) {
-  int n = conn_->readSome(kReadChunk);
+  int n =
+      conn_->readSome(phase_ == Phase::kBody && (decoder_.framing() != http1::Framing::kLength ||
+                                                 body_remaining_ > kHeadReadChunk)
+                          ? kBodyReadChunk
+                          : kHeadReadChunk);
   if (n == -2) return;
   if (n <= 0) {
     if (phase_ == Phase::kBody && decoder_.framing() == http1::Framing::kUntilClose && n == 0) {
