@@ -1,0 +1,310 @@
+#!/usr/bin/env bash
+# HTTP/1.1 keep-alive benchmark: wrk against the origin directly, through edgegate and through
+# nginx, in alternation, on loopback. Reports requests/s, p50/p99 latency and each proxy's CPU
+# time per request, and writes bench/results/YYYY-MM-DD-HHMM-http1-keepalive.md.
+# See bench/README.md for how to read the numbers.
+#
+# Environment (all optional):
+#   DURATION=10s CONNECTIONS=50 ROUNDS=3 WRK_THREADS=1 WARMUP=2s
+#   TARGETS="origin edgegate nginx"   which targets to run, in this order each round
+#   EDGEGATE_BIN=build/edgegate ORIGIN_BIN=build/edgegate-origin NGINX_BIN=nginx
+#   RESULTS_DIR=bench/results KEEP_TMP=1 (keep configs and logs of the run)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-50}
+ROUNDS=${ROUNDS:-3}
+WRK_THREADS=${WRK_THREADS:-1}
+WARMUP=${WARMUP:-2s}
+TARGETS=${TARGETS:-origin edgegate nginx}
+EDGEGATE_BIN=${EDGEGATE_BIN:-build/edgegate}
+ORIGIN_BIN=${ORIGIN_BIN:-build/edgegate-origin}
+NGINX_BIN=${NGINX_BIN:-nginx}
+RESULTS_DIR=${RESULTS_DIR:-bench/results}
+COMMAND="DURATION=$DURATION CONNECTIONS=$CONNECTIONS ROUNDS=$ROUNDS WRK_THREADS=$WRK_THREADS"
+COMMAND+=" TARGETS=\"$TARGETS\" bench/run.sh"
+
+log() { echo "bench: $*" >&2; }
+# kill -0 also succeeds on a zombie, which an exited child of ours stays until it is waited for.
+alive() {
+  local state
+  state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+  [[ $state != Z* ]]
+}
+die() {
+  log "error: $*"
+  exit 1
+}
+
+for tool in wrk curl python3 awk; do
+  command -v "$tool" >/dev/null || die "$tool not found (scripts/install-deps.sh installs it)"
+done
+[ -x "$ORIGIN_BIN" ] || die "$ORIGIN_BIN not found; build it: cmake -S . -B build &&" \
+  "cmake --build build --target edgegate-origin"
+if [[ " $TARGETS " == *" edgegate "* && ! -x "$EDGEGATE_BIN" ]]; then
+  # The gateway may not be built yet: measure the rest rather than nothing, and say so.
+  log "warning: $EDGEGATE_BIN not found: edgegate is skipped (set EDGEGATE_BIN or build it)"
+  TARGETS=$(echo "$TARGETS" | sed 's/\bedgegate\b//')
+fi
+if [[ " $TARGETS " == *" nginx "* ]]; then
+  NGINX_BIN=$(command -v "$NGINX_BIN") || die "nginx not found (apt-get install nginx-light)"
+fi
+
+TMP=$(mktemp -d /tmp/edgegate-bench.XXXXXX)
+PIDS=()
+declare -A NAMES
+cleanup() {
+  local status=$?
+  # Children first by the pids we started (never by name): nginx's master stops its worker.
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 50); do alive "$pid" || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    local rc=0
+    wait "$pid" 2>/dev/null || rc=$?
+    # A crash on SIGTERM is a bug of that program worth knowing about, not of this run.
+    [ $rc -eq 0 ] || log "warning: ${NAMES[$pid]:-pid $pid} exited with status $rc on SIGTERM"
+  done
+  if [ "${KEEP_TMP:-0}" = 1 ] || [ $status -ne 0 ]; then log "logs and configs kept in $TMP"
+  else rm -rf "$TMP"; fi
+  exit $status
+}
+trap cleanup EXIT
+trap 'log "failed at line $LINENO: $BASH_COMMAND"' ERR
+trap 'exit 130' INT TERM
+
+# N distinct free loopback ports: hold all N sockets bound at once so they differ.
+free_ports() {
+  python3 - "$1" <<'PY'
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+PY
+}
+
+# Waits until URL answers 200 with the origin's 1 KiB body and X-Origin header: proves the whole
+# path works before it is measured (a 421 or 502 at 100k req/s would look like a fast proxy).
+wait_ready() {
+  local name=$1 url=$2 pid=$3 deadline=$((SECONDS + 15)) got=""
+  while ((SECONDS < deadline)); do
+    alive "$pid" || die "$name exited at start; see $TMP/$name.log"
+    got=$(curl -s -D "$TMP/$name.headers" -o "$TMP/$name.body" -w '%{http_code} %{size_download}' \
+      --max-time 2 "$url" || true)
+    if [ "$got" = "200 1024" ] && grep -qi '^X-Origin: bench' "$TMP/$name.headers"; then return; fi
+    sleep 0.2
+  done
+  die "$name did not answer 200 with the origin's body on $url (last: '$got'); see $TMP/$name.log"
+}
+
+# utime + stime in clock ticks of all the given processes (all their threads).
+cpu_ticks() {
+  local total=0 pid
+  for pid in "$@"; do
+    # Field 2 (comm) may hold spaces: cut up to its ')' so that utime/stime are fields 12 and 13.
+    total=$((total + $(sed 's/^.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}')))
+  done
+  echo "$total"
+}
+
+read -r EDGEGATE_PORT ADMIN_PORT NGINX_PORT < <(free_ports 3)
+CLK_TCK=$(getconf CLK_TCK)
+
+# The origin: one thread, like the proxies' one worker.
+"$ORIGIN_BIN" --listen 127.0.0.1:0 --threads 1 --name bench >"$TMP/origin.out" 2>"$TMP/origin.log" &
+ORIGIN_PID=$!
+PIDS+=("$ORIGIN_PID")
+NAMES[$ORIGIN_PID]=edgegate-origin
+for _ in $(seq 100); do grep -q '^listening' "$TMP/origin.out" && break; sleep 0.05; done
+ORIGIN_PORT=$(sed -n 's/^listening 127.0.0.1:\([0-9]*\)$/\1/p' "$TMP/origin.out" | head -1)
+[ -n "$ORIGIN_PORT" ] || die "the origin did not start; see $TMP/origin.log"
+wait_ready origin "http://127.0.0.1:$ORIGIN_PORT/" "$ORIGIN_PID"
+
+render() {
+  sed -e "s|@TMP@|$TMP|g" -e "s|@ORIGIN_PORT@|$ORIGIN_PORT|g" -e "s|@NGINX_PORT@|$NGINX_PORT|g" \
+    -e "s|@EDGEGATE_PORT@|$EDGEGATE_PORT|g" -e "s|@ADMIN_PORT@|$ADMIN_PORT|g" \
+    -e "s|@USER_LINE@|$USER_LINE|g" "$1"
+}
+# nginx drops its workers to 'nobody' when the master is root; they could not use the private
+# temporary directory, and edgegate runs as the same user anyway.
+USER_LINE=""
+[ "$(id -u)" = 0 ] && USER_LINE="user root;"
+
+declare -A URL PROXY_PIDS
+URL[origin]="http://127.0.0.1:$ORIGIN_PORT/"
+PROXY_PIDS[origin]=""
+# wrk -v exits 1.
+VERSIONS="- wrk: $({ wrk -v 2>&1 || true; } | head -1 | awk '{print $2}')"
+
+if [[ " $TARGETS " == *" edgegate "* ]]; then
+  render bench/edgegate.yaml.in >"$TMP/edgegate.yaml"
+  "$EDGEGATE_BIN" -t -c "$TMP/edgegate.yaml" >"$TMP/edgegate-check.log" 2>&1 ||
+    die "edgegate -t refused bench/edgegate.yaml.in: $(cat "$TMP/edgegate-check.log")"
+  "$EDGEGATE_BIN" -c "$TMP/edgegate.yaml" >"$TMP/edgegate.log" 2>&1 &
+  PIDS+=($!)
+  NAMES[$!]=edgegate
+  PROXY_PIDS[edgegate]=$!
+  URL[edgegate]="http://127.0.0.1:$EDGEGATE_PORT/"
+  wait_ready edgegate "${URL[edgegate]}" "${PROXY_PIDS[edgegate]}"
+  VERSIONS+=$'\n'"- edgegate: $("$EDGEGATE_BIN" --version 2>&1 | head -1) ($EDGEGATE_BIN)"
+fi
+
+if [[ " $TARGETS " == *" nginx "* ]]; then
+  render bench/nginx.conf.in >"$TMP/nginx.conf"
+  "$NGINX_BIN" -p "$TMP" -e "$TMP/nginx-error.log" -c "$TMP/nginx.conf" >"$TMP/nginx.log" 2>&1 &
+  NGINX_PID=$!
+  PIDS+=("$NGINX_PID")
+  NAMES[$NGINX_PID]=nginx
+  URL[nginx]="http://127.0.0.1:$NGINX_PORT/"
+  wait_ready nginx "${URL[nginx]}" "$NGINX_PID"
+  VERSIONS+=$'\n'"- nginx: $("$NGINX_BIN" -v 2>&1 | sed 's/^nginx version: //')"
+fi
+
+# nginx's CPU is its master's plus its workers' (looked up once it runs: they do not change).
+if [ -n "${NGINX_PID:-}" ]; then
+  PROXY_PIDS[nginx]="$NGINX_PID $(ps -o pid= --ppid "$NGINX_PID" | tr '\n' ' ')"
+fi
+
+# wrk's latencies come as 727.00us, 2.53ms, 1.02s or 1.50m: all to milliseconds.
+to_ms() {
+  awk -v v="$1" 'BEGIN {
+    n = v + 0
+    if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /m$/) n *= 60000;
+    else if (v ~ /s$/) n *= 1000
+    printf "%.3f", n }'
+}
+
+ROWS="$TMP/rows"
+: >"$ROWS"
+# TCP connections the origin has accepted so far (its /stats; this query's own included).
+origin_conns() {
+  curl -s --max-time 2 "http://127.0.0.1:$ORIGIN_PORT/stats" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["connections_accepted"])'
+}
+
+# One wrk run; appends to $ROWS "round target rps p50_ms p99_ms proxy_cpu_us origin_cpu_us
+# non2xx errors origin_conns".
+run_one() {
+  local round=$1 target=$2 duration=$3 out="$TMP/wrk-$1-$2.txt"
+  local pids=${PROXY_PIDS[$target]}
+  local p0 o0 p1 o1 c0 c1
+  c0=$(origin_conns)
+  # shellcheck disable=SC2086  # pids is a list
+  p0=$(cpu_ticks $pids)
+  o0=$(cpu_ticks "$ORIGIN_PID")
+  wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$duration" --latency "${URL[$target]}" >"$out" 2>&1 ||
+    die "wrk failed against $target: $(cat "$out")"
+  # shellcheck disable=SC2086
+  p1=$(cpu_ticks $pids)
+  o1=$(cpu_ticks "$ORIGIN_PID")
+  # New origin connections during the run, less the /stats query's: about 0 for a proxy whose
+  # pool is warm, CONNECTIONS for the direct runs.
+  c1=$(($(origin_conns) - c0 - 1))
+  [ "$round" = warmup ] && return
+  local requests rps p50 p99 non2xx errors
+  requests=$(awk '/ requests in / {print $1}' "$out")
+  rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
+  p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
+  p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
+  non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")
+  errors=$(awk '/Socket errors:/ {gsub(",", ""); print $4 + $6 + $8 + $10}' "$out")
+  [ -n "$requests" ] && [ "$requests" -gt 0 ] || die "no requests completed against $target: $out"
+  local pcpu="-" ocpu
+  [ -n "$pids" ] && pcpu=$(awk -v d=$((p1 - p0)) -v t="$CLK_TCK" -v r="$requests" \
+    'BEGIN { printf "%.2f", d * 1e6 / t / r }')
+  ocpu=$(awk -v d=$((o1 - o0)) -v t="$CLK_TCK" -v r="$requests" \
+    'BEGIN { printf "%.2f", d * 1e6 / t / r }')
+  echo "$round $target $rps $p50 $p99 $pcpu $ocpu ${non2xx:-0} ${errors:-0} $c1" >>"$ROWS"
+  log "round $round $target: $rps req/s, p50 ${p50}ms, p99 ${p99}ms, proxy ${pcpu}us/req," \
+    "origin ${ocpu}us/req, non-2xx ${non2xx:-0}, socket errors ${errors:-0}," \
+    "new origin connections $c1"
+}
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+STARTED=$(date '+%Y-%m-%d %H:%M:%S %Z')
+# A short unrecorded run per target fills the upstream pools and warms caches.
+for target in $TARGETS; do run_one warmup "$target" "$WARMUP"; done
+# Alternation spreads the machine's background noise over all targets alike.
+for round in $(seq "$ROUNDS"); do
+  for target in $TARGETS; do run_one "$round" "$target" "$DURATION"; done
+done
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# Median of column $2 of the rows of target $1 ("-" when there is none).
+median() {
+  awk -v t="$1" -v c="$2" '$2 == t && $c != "-" {print $c}' "$ROWS" | sort -g |
+    awk '{v[NR] = $1} END {
+      if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2];
+      else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+ratio() {
+  awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-";
+    else printf "%.2f", a / b }'
+}
+
+STAMP=$(date '+%Y-%m-%d-%H%M')
+mkdir -p "$RESULTS_DIR"
+# The default scenario keeps the plain name; another connection count is told in the name.
+SUFFIX=""
+[ "$CONNECTIONS" = 50 ] || SUFFIX="-c$CONNECTIONS"
+REPORT="$RESULTS_DIR/$STAMP-http1-keepalive$SUFFIX.md"
+{
+  echo "# HTTP/1.1 keep-alive: origin direct, edgegate, nginx ($STAMP)"
+  echo
+  echo "Command: \`$COMMAND\`"
+  echo
+  echo "Each run: \`wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION --latency URL\` on 127.0.0.1,"
+  echo "$ROUNDS rounds of [$TARGETS] in alternation after a $WARMUP warm-up of each."
+  echo "Origin: \`edgegate-origin --threads 1\`, \`GET /\` answers a 1 KiB text/plain body."
+  echo "Proxies: 1 worker, keep-alive 64 to the origin, no access log"
+  echo "(\`bench/edgegate.yaml.in\`, \`bench/nginx.conf.in\`)."
+  echo
+  echo "## Machine"
+  echo
+  echo "- started $STARTED; commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(
+    git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
+  echo "- nproc: $(nproc); kernel: $(uname -r)"
+  echo "- CPU: $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
+  echo "- load average (1/5/15 min) before: $LOAD_BEFORE; after: $LOAD_AFTER"
+  echo "$VERSIONS"
+  echo
+  echo "## Runs"
+  echo
+  echo "| round | target | req/s | p50 ms | p99 ms | proxy CPU µs/req | origin CPU µs/req |" \
+    "non-2xx | socket errors | new origin conns |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  awk '{printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6,
+    $7, $8, $9, $10}' "$ROWS"
+  echo
+  echo "## Summary (medians over $ROUNDS rounds)"
+  echo
+  echo "| target | req/s | p50 ms | p99 ms | proxy CPU µs/req |"
+  echo "| --- | ---: | ---: | ---: | ---: |"
+  for target in $TARGETS; do
+    echo "| $target | $(median "$target" 3) | $(median "$target" 4) | $(median "$target" 5) |" \
+      "$(median "$target" 6) |"
+  done
+  if [[ " $TARGETS " == *" edgegate "* && " $TARGETS " == *" nginx "* ]]; then
+    echo
+    echo "edgegate / nginx (below 1.00 means edgegate is better, except for req/s):"
+    echo
+    echo "- CPU per request: **$(ratio "$(median edgegate 6)" "$(median nginx 6)")**"
+    echo "- p99 latency: **$(ratio "$(median edgegate 5)" "$(median nginx 5)")**"
+    echo "- p50 latency: $(ratio "$(median edgegate 4)" "$(median nginx 4)")"
+    echo "- requests/s: $(ratio "$(median edgegate 3)" "$(median nginx 3)")"
+  else
+    echo
+    echo "edgegate was not run (binary missing or not in TARGETS): no edgegate / nginx ratios."
+  fi
+  if awk '$8 != 0 || $9 != 0 {bad = 1} END {exit !bad}' "$ROWS"; then
+    echo
+    echo "**Warning:** some runs had non-2xx responses or socket errors: their numbers are suspect."
+  fi
+} >"$REPORT"
+
+cat "$REPORT"
+log "report written to $REPORT"
