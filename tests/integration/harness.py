@@ -910,6 +910,7 @@ class Gateway:
         self.dir = None
         self.exit_code = None
         self._stopped = False
+        self.logs_printed = False
         if isinstance(config, dict):
             self.port = int(config["listeners"][0]["bind"].rsplit(":", 1)[1])
             self.admin_port = int(config["server"]["admin"]["bind"].rsplit(":", 1)[1])
@@ -1038,7 +1039,9 @@ class Gateway:
         if self.proc is not None and self.proc.poll() is None:
             self.stop()
         if failed:
-            sys.stderr.write(self.logs())
+            if not self.logs_printed:
+                sys.stderr.write(self.logs())
+                self.logs_printed = True
         elif self.dir:
             shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -1160,9 +1163,13 @@ class EdgeTestCase(unittest.TestCase):
         if self._failed():
             for g in Gateway.all_instances:
                 # the class's shared gateway too: its logs show what this test did
+                if g.logs_printed:
+                    continue
                 if g.alive() or g in Gateway.all_instances[self._gateways_before:]:
                     if g.dir and os.path.isdir(g.dir):
                         sys.stderr.write(g.logs())
+                        if not g.alive():
+                            g.logs_printed = True
 
     def assertErrorBody(self, status, headers, body, expected_status):
         """SPEC: errors are short text/plain bodies naming the request id."""
