@@ -104,13 +104,16 @@ class UpstreamFailuresTest(EdgeTestCase):
         self.assertEqual(sum(delta_requests(origins, before)), 1,
                          "a POST that failed after it was sent must not be retried")
 
-    def test_get_is_retried_once(self):
+    def test_get_is_retried(self):
         origins = [self.a, self.b]
         before = [o.stats()["requests"] for o in origins]
         r = self.gw.get("/reset", host="two.test")
         self.assertEqual(r.status, 502, r)
-        self.assertEqual(sum(delta_requests(origins, before)), 2,
-                         "an idempotent GET with retries: 1 is tried twice")
+        # 1 + retries; one more is allowed when a reused pooled connection failed without
+        # an answer (it may have been closed by the origin just then: nginx does the same).
+        tries = sum(delta_requests(origins, before))
+        self.assertGreaterEqual(tries, 2, "an idempotent GET with retries: 1 was not retried")
+        self.assertLessEqual(tries, 3, "a GET with retries: 1 was tried %d times" % tries)
 
     def test_origin_closing_after_answer_is_survived(self):
         # /close answers without "Connection: close" and closes: the pooled connection is
