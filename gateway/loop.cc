@@ -57,7 +57,7 @@ Loop::Loop() {
 
 Loop::~Loop() {
   // Free what is pending before the base goes away.
-  deferred_.clear();
+  runDeferred();
 }
 
 void Loop::post(std::function<void()> fn) {
@@ -84,11 +84,14 @@ void Loop::deferDelete(std::unique_ptr<Deletable> obj) {
 }
 
 void Loop::onDeferred(evutil_socket_t, short, void* arg) {
-  auto* self = static_cast<Loop*>(arg);
+  static_cast<Loop*>(arg)->runDeferred();
+}
+
+void Loop::runDeferred() {
   // Destructors may defer more objects; loop until the list stays empty.
-  while (!self->deferred_.empty()) {
+  while (!deferred_.empty()) {
     std::vector<std::unique_ptr<Deletable>> batch;
-    batch.swap(self->deferred_);
+    batch.swap(deferred_);
     batch.clear();
   }
 }

@@ -68,6 +68,9 @@ class Loop {
   void post(std::function<void()> fn);
   // Loop thread: takes ownership and frees the object after the current callback.
   void deferDelete(std::unique_ptr<Deletable> obj);
+  // Frees everything deferred, including what those destructors defer. For
+  // shutdown, while the objects the deferred ones point at still exist.
+  void runDeferred();
 
   // Loop thread: monotonic clock in microseconds (vDSO, no syscall).
   static uint64_t nowMicros();

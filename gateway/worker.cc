@@ -32,8 +32,17 @@ Worker::Worker(Server& server, unsigned index, SnapshotPtr snapshot, WorkerMetri
 
 Worker::~Worker() {
   join();
-  // Connections hold references into the loop: free them before it.
+  shutdownObjects();
+}
+
+void Worker::shutdownObjects() {
+  // Connections, exchanges and origin connections point at the pools and
+  // the loop: free them, and what they defer, while both still exist.
   connections_.clear();
+  loop_.runDeferred();
+  listening_.clear();
+  pools_.closeIdle();
+  loop_.runDeferred();
 }
 
 void Worker::start(std::vector<ListenSocket> sockets) {
@@ -62,10 +71,7 @@ void Worker::join() {
 void Worker::run() {
   event_base_loop(loop_.base(), 0);
   // Whatever is still open when the loop stops (drain timeout) is cut here.
-  connections_.clear();
-  listening_.clear();
-  // Let deferred objects go while the loop still exists.
-  event_base_loop(loop_.base(), EVLOOP_NONBLOCK);
+  shutdownObjects();
 }
 
 void Worker::setSnapshot(SnapshotPtr snapshot) {
@@ -77,7 +83,11 @@ void Worker::drain() {
     draining_ = true;
     // Closing our listening sockets hands new connections to nobody: the
     // kernel refuses them, which is what a draining instance should do.
-    listening_.clear();
+    // (The Listening records stay: connections still point at their names.)
+    for (auto& l : listening_) {
+      l->ev.reset();
+      l->fd.reset();
+    }
     pools_.closeIdle();
     std::vector<Http1Connection*> conns;
     conns.reserve(connections_.size());
@@ -92,7 +102,8 @@ void Worker::stopNow() {
 }
 
 void Worker::maybeFinishDrain() {
-  if (draining_ && connections_.empty()) {
+  if (draining_ && connections_.empty() && !drain_reported_) {
+    drain_reported_ = true;
     event_base_loopexit(loop_.base(), nullptr);
     server_.workerDrained();
   }

@@ -61,6 +61,7 @@ class Worker {
     Worker* worker;
   };
   void run();
+  void shutdownObjects();
   void onAccept(Listening& l);
   void maybeFinishDrain();
 
@@ -78,6 +79,7 @@ class Worker {
   std::mt19937_64 rng_;
   std::thread thread_;
   bool draining_ = false;
+  bool drain_reported_ = false;
 };
 
 }  // namespace edge
