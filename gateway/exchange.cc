@@ -2,6 +2,8 @@
 
 #include <event2/buffer.h>
 
+#include <cstring>
+
 #include "gateway/http1/parser.h"
 #include "gateway/log.h"
 #include "gateway/upstream/upstream_request.h"
@@ -117,7 +119,7 @@ namespace {
 // A client-supplied id is kept only when it is a short token that is safe to
 // copy into logs and headers.
 bool saneRequestId(std::string_view id) {
-  if (id.empty() || id.size() > 128) return false;
+  if (id.empty() || id.size() > 127) return false;
   for (unsigned char c : id) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '-' || c == '_' || c == '.' || c == ':' || c == '=' || c == '+' || c == '/';
@@ -129,15 +131,19 @@ bool saneRequestId(std::string_view id) {
 
 void Exchange::startWithError(uint16_t status, std::string_view detail) {
   worker_.newRequestId(request_id_);
+  request_id_len_ = 32;
   respondError(status, detail);
 }
 
 void Exchange::start() {
   const http1::Field* rid = req_.find("x-request-id");
   if (rid && saneRequestId(req_.value(*rid))) {
-    request_id_.assign(req_.value(*rid));
+    std::string_view id = req_.value(*rid);
+    memcpy(request_id_, id.data(), id.size());
+    request_id_len_ = static_cast<uint8_t>(id.size());
   } else {
     worker_.newRequestId(request_id_);
+    request_id_len_ = 32;
   }
   runFrom(0);
 }
@@ -179,7 +185,7 @@ void Exchange::respondError(uint16_t status, std::string_view detail) {
   error_body_.clear();
   error_body_.append(std::to_string(status)).append(" ").append(reasonPhrase(status));
   if (!detail.empty()) error_body_.append(": ").append(detail);
-  error_body_.append(" (request id ").append(request_id_).append(")\n");
+  error_body_.append(" (request id ").append(requestId()).append(")\n");
   ResponseOut out;
   out.status = status;
   out.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
@@ -195,7 +201,7 @@ void Exchange::respondError(uint16_t status, std::string_view detail) {
 void Exchange::sendResponseHead(ResponseOut& head) {
   const auto& chain = worker_.policies();
   for (size_t i = chain.size(); i-- > 0;) chain[i]->onResponseHead(*this, head);
-  head.set("X-Request-Id", request_id_);
+  head.set("X-Request-Id", requestId());
   status_ = head.status;
   response_started_ = true;
   down_.sendHead(head);

@@ -130,7 +130,7 @@ class Exchange final : public Deletable {
   const Snapshot& snapshot() const { return *snapshot_; }
   const http1::RequestHead& request() const { return req_; }
   const ClientInfo& client() const { return client_; }
-  const std::string& requestId() const { return request_id_; }
+  std::string_view requestId() const { return {request_id_, request_id_len_}; }
   std::string_view host() const { return req_.hostView(); }
   void setRoute(const conf::Site* site, const conf::Route* route);
   const conf::Site* site() const { return site_; }
@@ -154,7 +154,9 @@ class Exchange final : public Deletable {
   const http1::RequestHead& req_;
   const ClientInfo& client_;
   uint64_t start_us_;
-  std::string request_id_;
+  // Inline, not a std::string: one allocation fewer per request.
+  char request_id_[128];
+  uint8_t request_id_len_ = 0;
   std::string error_body_;
   std::string content_length_text_;
   const conf::Site* site_ = nullptr;

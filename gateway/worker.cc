@@ -165,9 +165,13 @@ void Worker::connectionClosed(const ClientInfo& client) {
 }
 
 void Worker::newRequestId(std::string& out) {
+  out.resize(32);
+  newRequestId(out.data());
+}
+
+void Worker::newRequestId(char* out) {
   static const char kHex[] = "0123456789abcdef";
   uint64_t a = rng_(), b = rng_();
-  out.resize(32);
   for (int i = 0; i < 16; ++i) {
     out[i] = kHex[(a >> (i * 4)) & 0xf];
     out[16 + i] = kHex[(b >> (i * 4)) & 0xf];

@@ -48,6 +48,11 @@ class Worker {
   const std::vector<std::unique_ptr<Policy>>& policies() const { return policies_; }
   uint64_t random() { return rng_(); }
   void newRequestId(std::string& out);
+  // Writes 32 hex characters.
+  void newRequestId(char* out);
+  // A string to build one message head in, reused by every exchange of
+  // this worker (never held across a callback).
+  std::string& scratch() { return scratch_; }
   void recordRequest(const conf::Site* site, const conf::Route* route, std::string_view method,
                      uint16_t status, double seconds);
   void removeConnection(Http1Connection* conn);
@@ -77,6 +82,7 @@ class Worker {
   std::unordered_map<const void*, WorkerMetrics::RouteStats*> route_stats_;
   WorkerMetrics::RouteStats* unmatched_stats_ = nullptr;
   std::mt19937_64 rng_;
+  std::string scratch_;
   std::thread thread_;
   bool draining_ = false;
   bool drain_reported_ = false;

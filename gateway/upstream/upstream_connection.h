@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "gateway/http1/parser.h"
 #include "gateway/loop.h"
 
 namespace edge {
@@ -43,6 +44,9 @@ class UpstreamConnection final : public Deletable {
   void setTimer(uint64_t ms);
   void cancelTimer();
 
+  // Lives with the connection so that its buffers are reused by every
+  // exchange the connection carries.
+  http1::ResponseParser parser{http1::HeadLimits{64 * 1024}};
   bool reused = false;  // it carried an earlier exchange (a failure may be a stale close)
   uint64_t requests = 0;
 

@@ -95,7 +95,7 @@ bool trusted(const conf::Config& cfg, const ClientInfo& c) {
 }  // namespace
 
 UpstreamRequest::UpstreamRequest(Exchange& ex, const conf::Upstream& up)
-    : ex_(ex), worker_(ex.worker()), up_(up), parser_(http1::HeadLimits{64 * 1024}) {}
+    : ex_(ex), worker_(ex.worker()), up_(up) {}
 
 UpstreamRequest::~UpstreamRequest() {
   closeConnection();
@@ -173,7 +173,7 @@ void UpstreamRequest::sendHead() {
   const http1::RequestHead& req = ex_.request();
   const conf::Config& cfg = ex_.snapshot().config();
   const ClientInfo& client = ex_.client();
-  std::string& h = head_buf_;
+  std::string& h = worker_.scratch();
   h.clear();
   h.append(req.methodView()).push_back(' ');
   std::string_view target = req.targetView();
@@ -225,8 +225,8 @@ void UpstreamRequest::sendHead() {
   ++conn_->requests;
 
   phase_ = Phase::kAwaitHead;
-  parser_.reset();
-  parser_.setRequestIsHead(req.methodView() == "HEAD");
+  conn_->parser.reset();
+  conn_->parser.setRequestIsHead(req.methodView() == "HEAD");
   sent_us_ = Loop::nowMicros();
   request_sent_ = req.framing == http1::Framing::kNone ||
                   (req.content_length == 0 && req.framing == http1::Framing::kLength);
@@ -320,14 +320,14 @@ bool UpstreamRequest::handleHead() {
     http1::Progress p = http1::Progress::kIncomplete;
     for (int i = 0; i < nv && i < 8; ++i) {
       size_t used = 0;
-      p = parser_.feed(static_cast<const char*>(vec[i].iov_base), vec[i].iov_len, &used);
+      p = conn_->parser.feed(static_cast<const char*>(vec[i].iov_base), vec[i].iov_len, &used);
       used_total += used;
       if (p != http1::Progress::kIncomplete) break;
     }
     evbuffer_drain(in, used_total);
     if (p == http1::Progress::kError) {
       LOG_WARN("upstream %s: %s sent a malformed response: %s", up_.name.c_str(),
-               server_->name.c_str(), parser_.error().reason);
+               server_->name.c_str(), conn_->parser.error().reason);
       fail(502, "the origin sent a malformed response", false);
       return false;
     }
@@ -337,15 +337,15 @@ bool UpstreamRequest::handleHead() {
     }
     break;
   }
-  http1::ResponseHead& head = parser_.head();
+  http1::ResponseHead& head = conn_->parser.head();
   if (head.status >= 100 && head.status < 200) {
     if (head.status == 101) {
       fail(502, "the origin switched protocols; upgrades are not supported", false);
       return false;
     }
     // Interim responses (103 Early Hints, a stray 100) are not forwarded.
-    parser_.reset();
-    parser_.setRequestIsHead(ex_.request().methodView() == "HEAD");
+    conn_->parser.reset();
+    conn_->parser.setRequestIsHead(ex_.request().methodView() == "HEAD");
     return true;
   }
   conn_->cancelTimer();
@@ -457,7 +457,7 @@ void UpstreamRequest::finish() {
   phase_ = Phase::kDone;
   if (conn_) {
     conn_->cancelTimer();
-    bool reusable = parser_.head().keep_alive && request_sent_ &&
+    bool reusable = conn_->parser.head().keep_alive && request_sent_ &&
                     decoder_.framing() != http1::Framing::kUntilClose &&
                     evbuffer_get_length(conn_->in()) == 0 && evbuffer_get_length(conn_->out()) == 0;
     if (reusable) {

@@ -54,7 +54,6 @@ class UpstreamRequest final : public Deletable, public RequestBodySink, public U
   const conf::Upstream& up_;  // inside the exchange's snapshot
   std::unique_ptr<UpstreamConnection> conn_;
   ServerState* server_ = nullptr;
-  http1::ResponseParser parser_;
   http1::BodyDecoder decoder_;
   Phase phase_ = Phase::kIdle;
   unsigned attempts_ = 0;
@@ -66,7 +65,6 @@ class UpstreamRequest final : public Deletable, public RequestBodySink, public U
   bool response_bytes_ = false;   // the origin sent something
   bool paused_for_client_ = false;
   bool stale_retry_used_ = false;
-  std::string head_buf_;
 };
 
 }  // namespace edge
