@@ -667,6 +667,14 @@ def read_response(sock, timeout=10.0):
 
 
 def _parse_one_stream(buf, sock):
+    try:
+        return _parse_one_stream_inner(buf, sock)
+    except socket.timeout:
+        raise AssertionError("response stalled: nothing received for %ss in the middle of the "
+                             "body" % sock.gettimeout())
+
+
+def _parse_one_stream_inner(buf, sock):
     head, body = buf.split(b"\r\n\r\n", 1)
     status, headers = _parse_head(head)
     if "content-length" in headers:

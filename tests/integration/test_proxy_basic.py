@@ -237,6 +237,28 @@ class ProxyBasicTest(EdgeTestCase):
         self.assertLess(elapsed, 3, "HTTP/1.0 connection without keep-alive was not closed")
 
 
+    def test_absolute_form_target(self):
+        req = (b"GET http://app.test/echo?abs=1 HTTP/1.1\r\nHost: app.test\r\n"
+               b"Connection: close\r\n\r\n")
+        resps = parse_responses(raw(self.gw.port, req, read_timeout=5))
+        self.assertEqual(len(resps), 1)
+        self.assertEqual(resps[0][0], 200, resps[0][2][:300])
+        echo = json.loads(resps[0][2])
+        self.assertEqual(echo["target"], "/echo?abs=1", "origin must get the origin-form")
+        self.assertEqual(echo_headers(echo).get("host"), ["app.test"])
+
+
+class HostHeaderTest(EdgeTestCase):
+    def test_upstream_host_header_replaces_host(self):
+        with Origin("hh-origin") as o, Gateway(make_config(
+                o, upstream={"host_header": "backend.internal"})) as gw:
+            r = gw.get("/echo", host="app.test")
+            self.assertEqual(r.status, 200)
+            h = echo_headers(r.json())
+            self.assertEqual(h.get("host"), ["backend.internal"])
+            self.assertEqual(h.get("x-forwarded-host"), ["app.test"])
+
+
 class TrustedProxyTest(EdgeTestCase):
     def test_trusted_x_forwarded_for_is_appended(self):
         with Origin("xff-origin") as o, \

@@ -132,7 +132,11 @@ class StreamingTest(EdgeTestCase):
                 view = memoryview(buf)
                 s.settimeout(30)
                 while got < BIG:
-                    n = s.recv_into(view)
+                    try:
+                        n = s.recv_into(view)
+                    except socket.timeout:
+                        self.fail("download stalled: nothing for 30 s after %d of %d bytes"
+                                  % (got, BIG))
                     if n == 0:
                         break
                     # Spot checks: the first and last byte of every read are where they belong.
