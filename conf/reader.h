@@ -5,7 +5,6 @@
 // straight through and the load reports every problem at once. Internal to
 // conf/; main thread only.
 #include <cstdint>
-#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>

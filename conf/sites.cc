@@ -2,6 +2,7 @@
 // with the cross-checks that need the whole file (a host in two sites, routes
 // naming missing upstreams or policies, redirect rules that would loop).
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <set>
 
