@@ -180,6 +180,7 @@ BodyDecoder::Step BodyDecoder::decode(const char* data, size_t len) {
         break;
       case State::kFinalLf:
         if (c != '\n') return error(i, "chunked body not ended by CRLF");
+        if (++trailer_bytes_ > kMaxTrailerBytes) return error(i, "trailer section too large");
         state_ = State::kDone;
         s.done = true;
         s.consumed = i + 1;

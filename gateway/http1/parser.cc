@@ -509,7 +509,7 @@ bool RequestParser::parseTarget() {
   if (ae == std::string_view::npos) ae = t.size();
   const std::string_view authority = t.substr(ab, ae - ab);
   bool has_port = false;
-  if (authority.find('@') != std::string_view::npos || !validHost(authority, &has_port)) {
+  if (!validHost(authority, &has_port)) {  // also refuses userinfo: '@' is no host byte
     fail(400, "invalid authority in request target");
     return false;
   }

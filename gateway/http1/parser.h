@@ -12,7 +12,9 @@
 // field names are tokens, field values have no NUL/CR/LF or other CTLs but HTAB,
 // Content-Length is digits only and appears once (a repeated identical value is
 // still refused), Transfer-Encoding with Content-Length is refused, a
-// Transfer-Encoding other than exactly "chunked" on a request is refused.
+// Transfer-Encoding other than exactly "chunked" on a request is refused: 501
+// when it is a list ending in one "chunked" ("gzip, chunked"), 400 otherwise
+// ("chunked, chunked", "identity", ...). parser.cc lists the other choices.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -223,9 +225,9 @@ class BodyDecoder {
   bool trailer_in_value_ = false;  // inside a trailer line: past its colon
 
  public:
-  static constexpr uint32_t kMaxChunkSizeDigits = 16;  // fits uint64_t: no overflow possible
-  static constexpr uint32_t kMaxChunkExtBytes = 4096;  // per chunk
-  static constexpr uint32_t kMaxTrailerBytes = 32 * 1024;
+  static constexpr uint32_t kMaxChunkSizeDigits = 16;      // fits uint64_t: no overflow possible
+  static constexpr uint32_t kMaxChunkExtBytes = 4096;      // per chunk
+  static constexpr uint32_t kMaxTrailerBytes = 32 * 1024;  // after "0\r\n", final CRLF included
 };
 
 // "GET", "HEAD", ... are tokens; exposed for the codec and tests.

@@ -241,9 +241,13 @@ const BadChunked kBadChunked[] = {
     {"LeadingSpace", " 5\r\nhello\r\n0\r\n\r\n"},
     {"BareLfAfterSize", "5\nhello\r\n0\r\n\r\n"},
     {"BareCrAfterSize", "5\rhello\r\n0\r\n\r\n"},
+    {"CrJunkAfterSize", "5\rXhello\r\n0\r\n\r\n"},
+    {"CrJunkAfterExtension", "5;e\rXhello\r\n0\r\n\r\n"},
     {"MissingCrlfAfterData", "5\r\nhelloX\r\n0\r\n\r\n"},
     {"BareLfAfterData", "5\r\nhello\n0\r\n\r\n"},
     {"CrWithoutLfAfterData", "5\r\nhello\rX0\r\n\r\n"},
+    {"JunkThenLfAfterData", "5\r\nhelloX\n0\r\n\r\n"},
+    {"LfLfAfterData", "5\r\nhello\n\n0\r\n\r\n"},
     {"DataLongerThanSize", "3\r\nhello\r\n0\r\n\r\n"},
     {"BareLfInExtension", "5;a\nhello\r\n0\r\n\r\n"},
     {"NulInExtension", std::string("5;a") + '\0' + "\r\nhello\r\n0\r\n\r\n"},
@@ -256,6 +260,8 @@ const BadChunked kBadChunked[] = {
     {"TrailerSpaceBeforeColon", "0\r\nA : b\r\n\r\n"},
     {"TrailerEmptyName", "0\r\n: b\r\n\r\n"},
     {"TrailerBareLf", "0\r\nA: b\n\r\n"},
+    {"TrailerCrJunk", "0\r\nA: b\rX\r\n"},
+    {"TrailerCrInName", "0\r\nA\r\n\r\n"},
     {"TrailerNulInValue", std::string("0\r\nA: b") + '\0' + "\r\n\r\n"},
     {"TrailerTooLarge", "0\r\nA: " + std::string(40000, 'v') + "\r\n\r\n"},
     {"ManyTrailersTooLarge",
@@ -279,6 +285,31 @@ TEST_P(ChunkedRejects, AtOnceAndByteByByte) {
 
 INSTANTIATE_TEST_SUITE_P(All, ChunkedRejects, ::testing::ValuesIn(kBadChunked),
                          [](const auto& info) { return std::string(info.param.name); });
+
+TEST(BodyDecoder, TrailerLimitIsExact) {
+  // The trailer section (after "0\r\n", final CRLF included) may be exactly
+  // kMaxTrailerBytes long.
+  auto section = [](size_t total) {
+    const size_t fixed = std::string("A: \r\n\r\n").size();
+    return "A: " + std::string(total - fixed, 'v') + "\r\n\r\n";
+  };
+  for (size_t piece : {size_t{0}, size_t{1}, size_t{100}}) {
+    const auto ok = chunked("0\r\n" + section(BodyDecoder::kMaxTrailerBytes), piece);
+    EXPECT_TRUE(ok.done) << piece << ": " << ok.reason;
+    const auto bad = chunked("0\r\n" + section(BodyDecoder::kMaxTrailerBytes + 1), piece);
+    EXPECT_TRUE(bad.error) << piece;
+  }
+}
+
+TEST(BodyDecoder, ExtensionLimitIsExact) {
+  const std::string ext(BodyDecoder::kMaxChunkExtBytes, 'e');  // ';' not counted
+  for (size_t piece : {size_t{0}, size_t{1}, size_t{100}}) {
+    const auto ok = chunked("1;" + ext + "\r\nx\r\n0\r\n\r\n", piece);
+    EXPECT_TRUE(ok.done) << piece << ": " << ok.reason;
+    EXPECT_EQ(ok.data, "x");
+    EXPECT_TRUE(chunked("1;" + ext + "e\r\nx\r\n0\r\n\r\n", piece).error) << piece;
+  }
+}
 
 TEST(BodyDecoder, ErrorIsSticky) {
   BodyDecoder d;

@@ -28,7 +28,8 @@ const std::vector<std::string>& requestInputs() {
       "GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
       "GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n", "GET / HTTP/1.1\r\nHost: h\nX: y\r\n\r\n",
       "GET / HTTP/1.1\r\nHost: h\r\n\n", "GET / HTTP/2.0\r\nHost: h\r\n\r\n",
-      "\r\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n",
+      "\r\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n", "GET / HTTP/1.1\r\nHost: h\rX: y\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: h\r\nX: y\x01z\r\n\r\n",
       "GET /" + std::string(200, 'a') + " HTTP/1.1\r\nHost: h\r\n\r\n",  // 414 with a small limit
       "GET / HTTP/1.1\r\nHost: h\r\nX-Big: " + std::string(200, 'b') + "\r\n\r\n",  // 431
   };
