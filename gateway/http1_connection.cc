@@ -357,6 +357,7 @@ void Http1Connection::abortResponse() {
 }
 
 void Http1Connection::closeAfterFlush() {
+  if (closing_) return;  // already flushing or lingering: reading must stay as it is
   closing_ = true;
   setReading(false);
   flush();
