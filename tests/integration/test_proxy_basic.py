@@ -4,10 +4,11 @@ keep-alive reuse toward the origin, pipelining. SPEC.md "Headers to the origin",
 
 import hashlib
 import json
+import os
 import time
 import unittest
 
-from harness import (EdgeTestCase, Gateway, Origin, RawOrigin, make_config, parse_responses,
+from harness import (EdgeTestCase, Gateway, Origin, RawOrigin, curl, make_config, parse_responses,
                      raw, read_response, request_on)
 import http.client as httpclient
 
@@ -246,6 +247,29 @@ class ProxyBasicTest(EdgeTestCase):
         echo = json.loads(resps[0][2])
         self.assertEqual(echo["target"], "/echo?abs=1", "origin must get the origin-form")
         self.assertEqual(echo_headers(echo).get("host"), ["app.test"])
+
+
+class CurlTest(EdgeTestCase):
+    """A real client: curl sends Expect: 100-continue for big POST bodies."""
+
+    def test_curl_post_big_body_and_chunked(self):
+        with Origin("curl-origin") as o, Gateway(make_config(o)) as gw:
+            path = os.path.join(gw.dir, "body.bin")
+            data = os.urandom(3 * 1024 * 1024)
+            with open(path, "wb") as f:
+                f.write(data)
+            for extra in ([], ["-H", "Transfer-Encoding: chunked"]):
+                with self.subTest(extra=extra):
+                    p = curl("-H", "Host: app.test", "--data-binary", "@" + path,
+                             "-H", "Content-Type: application/octet-stream", *extra,
+                             gw.url + "/echo")
+                    self.assertEqual(p.returncode, 0, p.stderr)
+                    echo = json.loads(p.stdout)
+                    self.assertEqual(echo["body_bytes"], len(data))
+                    self.assertEqual(echo["body_sha256"], hashlib.sha256(data).hexdigest())
+            p = curl("-o", "/dev/null", "-w", "%{http_code} %{size_download}",
+                     "-H", "Host: localhost", gw.url + "/bytes/5000000")
+            self.assertEqual(p.stdout.decode(), "200 5000000", p.stderr)
 
 
 class HostHeaderTest(EdgeTestCase):
