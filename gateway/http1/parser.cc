@@ -1,11 +1,14 @@
 // Request and response head parsers. See parser.h for the contract.
 //
 // How the scan stays O(n) across splits: each feed() appends the new bytes
-// (at most up to max_head_bytes) to raw, memchr()s only those new bytes for LF,
-// and parses each line once, when its LF arrives. A line still incomplete at
-// the end of a feed() is not looked at again until more bytes come, and then
-// only the new bytes are searched. The head ends at the first empty line; raw
-// is cut there and *consumed reports only the bytes up to it.
+// (at most up to max_head_bytes) to raw and scans only those, 16 bytes at a
+// time, for control bytes (chars::findControl). Ordinary bytes are never
+// looked at one by one during the scan; a CRLF ends a line, which is parsed
+// once, right then; a lone CR or LF, or any CTL but HTAB, is an error on the
+// spot. A line still incomplete at the end of a feed() is not rescanned: the
+// next feed() resumes where this one stopped (one byte earlier when a CR
+// awaits its LF). The head ends at the first empty line; raw is cut there and
+// *consumed reports only the bytes up to it.
 //
 // Documented choices (where the RFCs leave room):
 // - Up to kMaxLeadingEmptyLines CRLFs before a request line are skipped (RFC
@@ -24,11 +27,13 @@
 //   Host field for head.host (RFC 9112 3.2.2); a Host field is still required
 //   on HTTP/1.1. An absolute-form target without a path gets path "/" (a span
 //   on the first '/' of "://"). For "*" (OPTIONS only) path is "*"; for
-//   CONNECT (authority-form "host:port" only) path is empty and host is the
-//   target.
+//   CONNECT (authority-form "host:port" only) path is empty (at the end of
+//   the target) and host is the target.
 // - Host must be a reg-name, IPv4 or [IPv6] literal with an optional port of
 //   1-5 digits; an empty Host is 400.
 // - Expect: 100-continue is ignored on HTTP/1.0 (RFC 9110 10.1.1).
+// - Connection, and Transfer-Encoding on responses, must be comma lists of
+//   tokens (empty elements skipped); anything else is 400 / 502.
 // - Responses: status 100-599; the reason may be empty, and the SP before an
 //   empty reason may be missing. A Transfer-Encoding whose last coding is
 //   chunked gives kChunked (the other codings stay in the field for the codec);

@@ -2,6 +2,7 @@
 // Shared by the HTTP/1 fuzz targets: invariant checks that abort (so libFuzzer
 // records a crash), a deterministic splitter, and a text summary of a parse so
 // that one-shot and split parses can be compared.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>

@@ -2,6 +2,7 @@
 // trailers, every malformed shape), read-until-close, splits.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "gateway/http1/parser.h"

@@ -3,6 +3,7 @@
 // summarise the outcome so that different splits can be compared.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <sstream>
 #include <string>
 #include <string_view>

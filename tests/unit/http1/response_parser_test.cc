@@ -212,10 +212,13 @@ TEST(ResponseParser, ConnectionTokensAndResetReuse) {
   EXPECT_EQ(p.head().status, 204);
 }
 
-TEST(ResponseParser, HeadFlagSurvivesResetUntilChanged) {
+TEST(ResponseParser, HeadFlagAppliesUntilChanged) {
   ResponseParser p;
   p.setRequestIsHead(true);
   const std::string in = "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n";
+  ASSERT_EQ(feedPieces(p, in).progress, Progress::kComplete);
+  EXPECT_EQ(p.head().framing, Framing::kNone);
+  p.reset();  // e.g. after a 1xx: still the same HEAD exchange
   ASSERT_EQ(feedPieces(p, in).progress, Progress::kComplete);
   EXPECT_EQ(p.head().framing, Framing::kNone);
   p.reset();
