@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds edgegate with AddressSanitizer and
-# UndefinedBehaviorSanitizer (Debug: the build is what costs CI time), and runs every test: unit, integration (real
+# UndefinedBehaviorSanitizer, and runs every test: unit, integration (real
 # binaries on free loopback ports), and a bounded fuzz run of the parsers.
+# The build is Debug (-O0): on 2 cores compiling is what costs CI time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
