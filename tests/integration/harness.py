@@ -1143,6 +1143,119 @@ def run_edgegate(*args, env=None, timeout=30):
                           env=e)
 
 
+# --------------------------------------------------------------------------- redis
+
+
+def _resp_encode(args):
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+def _resp_read(f):
+    line = f.readline()
+    if not line:
+        raise ConnectionError("redis closed the connection")
+    kind, rest = line[:1], line[1:-2]
+    if kind == b"+":
+        return rest.decode()
+    if kind == b"-":
+        raise RuntimeError("redis error: " + rest.decode())
+    if kind == b":":
+        return int(rest)
+    if kind == b"$":
+        n = int(rest)
+        if n < 0:
+            return None
+        data = f.read(n + 2)
+        return data[:-2].decode("utf-8", "replace")
+    if kind == b"*":
+        n = int(rest)
+        return None if n < 0 else [_resp_read(f) for _ in range(n)]
+    raise RuntimeError("unexpected redis reply %r" % line)
+
+
+class Redis:
+    """redis-server on a free 127.0.0.1 port without persistence: a context manager.
+
+    stop() and start() again keep the port (an outage and a recovery); pause() / resume()
+    send SIGSTOP / SIGCONT (a Redis that accepts connections but does not answer).
+    command(*args) is a tiny blocking client. Skips the test when redis-server is missing.
+    """
+
+    def __init__(self, password=None, start_timeout=10.0):
+        self.password = password
+        self.start_timeout = start_timeout
+        self.port = free_port()
+        self.proc = None
+        self.dir = None
+
+    @property
+    def addr(self):
+        return "127.0.0.1:%d" % self.port
+
+    def start(self):
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise unittest.SkipTest("redis-server is not installed")
+        if self.dir is None:
+            self.dir = tempfile.mkdtemp(prefix="edgegate-redis-")
+        args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "no", "--dir", self.dir, "--loglevel", "warning"]
+        if self.password:
+            args += ["--requirepass", self.password]
+        with open(os.path.join(self.dir, "redis.log"), "ab") as log:
+            self.proc = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            try:
+                if self.command("PING") == "PONG":
+                    return self
+            except (OSError, RuntimeError):
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("redis-server did not start on port %d" % self.port)
+            time.sleep(0.05)
+
+    def stop(self):
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                try:
+                    self.proc.send_signal(signal.SIGCONT)  # a paused one must be able to exit
+                except ProcessLookupError:
+                    pass
+            _terminate(self.proc, 5)
+            self.proc = None
+
+    def pause(self):
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self):
+        self.proc.send_signal(signal.SIGCONT)
+
+    def command(self, *args, timeout=2.0):
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
+            f = s.makefile("rb")
+            if self.password:
+                s.sendall(_resp_encode(["AUTH", self.password]))
+                _resp_read(f)
+            s.sendall(_resp_encode(args))
+            return _resp_read(f)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        if self.dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+        return False
+
+
 # --------------------------------------------------------------------------- test case
 
 

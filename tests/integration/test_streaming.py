@@ -84,7 +84,8 @@ class StreamingTest(EdgeTestCase):
 
     def upload(self, chunked):
         piece = os.urandom(PIECE)
-        s = self.gw.connect(timeout=60)
+        s = self.gw.connect(timeout=15)
+        sent = 0
         try:
             if chunked:
                 s.sendall(b"POST /upload HTTP/1.1\r\nHost: localhost\r\n"
@@ -92,13 +93,18 @@ class StreamingTest(EdgeTestCase):
                 framed = b"%x\r\n" % PIECE + piece + b"\r\n"
                 for _ in range(BIG // PIECE):
                     s.sendall(framed)
+                    sent += PIECE
                 s.sendall(b"0\r\n\r\n")
             else:
                 s.sendall(b"POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n"
                           % BIG)
                 for _ in range(BIG // PIECE):
                     s.sendall(piece)
-            status, _, body, _ = read_response(s, timeout=60)
+                    sent += PIECE
+            status, _, body, _ = read_response(s, timeout=20)
+        except socket.timeout:
+            self.fail("upload stalled: the gateway took nothing for 15 s after %d of %d bytes"
+                      % (sent, BIG))
         finally:
             s.close()
         self.assertEqual(status, 200, body[:300])
@@ -118,7 +124,7 @@ class StreamingTest(EdgeTestCase):
 
     def test_download_256mib(self):
         with RssSampler(self.gw.pid) as sampler:
-            s = self.gw.connect(timeout=60)
+            s = self.gw.connect(timeout=15)
             try:
                 s.sendall(b"GET /bytes/%d HTTP/1.1\r\nHost: localhost\r\n\r\n" % BIG)
                 data = read_until(s, b"\r\n\r\n", timeout=10)
@@ -130,12 +136,12 @@ class StreamingTest(EdgeTestCase):
                 got = len(first)
                 buf = bytearray(PIECE)
                 view = memoryview(buf)
-                s.settimeout(30)
+                s.settimeout(10)  # no byte for 10 s: a stall, not slowness
                 while got < BIG:
                     try:
                         n = s.recv_into(view)
                     except socket.timeout:
-                        self.fail("download stalled: nothing for 30 s after %d of %d bytes"
+                        self.fail("download stalled: nothing for 10 s after %d of %d bytes"
                                   % (got, BIG))
                     if n == 0:
                         break
@@ -150,11 +156,11 @@ class StreamingTest(EdgeTestCase):
 
     def test_download_chunked_64mib(self):
         size = 64 * MiB
-        s = self.gw.connect(timeout=60)
+        s = self.gw.connect(timeout=15)
         try:
             s.sendall(b"GET /bytes/%d?chunked=1 HTTP/1.1\r\nHost: localhost\r\n"
                       b"Connection: close\r\n\r\n" % size)
-            status, headers, body, _ = read_response(s, timeout=60)
+            status, headers, body, _ = read_response(s, timeout=10)
         finally:
             s.close()
         self.assertEqual(status, 200)
