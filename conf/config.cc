@@ -157,7 +157,8 @@ json rateLimitsJson(const RateLimitConfig& r) {
     policies[name] = {{"rate", detail::formatRate(p.rate, p.window)},
                       {"burst", p.burst},
                       {"key", p.key},
-                      {"mode", p.mode == RateLimitMode::kShadow ? "shadow" : "enforce"}};
+                      {"mode", p.mode == RateLimitMode::kShadow ? "shadow" : "enforce"},
+                      {"ipv6_prefix", p.ipv6_prefix}};
   }
   return {{"store", r.store},
           {"max_keys", r.max_keys},

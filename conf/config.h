@@ -170,6 +170,9 @@ struct RateLimitPolicy {
   uint64_t burst = 0;
   std::vector<std::string> key{"client_ip"};  // client_ip | header:NAME | cookie:NAME
   RateLimitMode mode = RateLimitMode::kEnforce;
+  // client_ip keys group IPv6 clients by this prefix: one subscriber usually
+  // holds a whole /64, so a per-address bucket would be no limit at all.
+  unsigned ipv6_prefix = 64;
 };
 
 struct RedisConfig {

@@ -114,7 +114,7 @@ bool validRateKey(const std::string& k) {
 
 void parseRateLimitPolicy(Ctx& ctx, const MapEntry& e, RateLimitPolicy& p) {
   const std::string where = "rate-limit policy '" + e.key + "'";
-  Fields f(ctx, e.value, where, {"rate", "burst", "key", "mode"});
+  Fields f(ctx, e.value, where, {"rate", "burst", "key", "mode", "ipv6_prefix"});
   if (!f.isMap()) {
     if (e.value.isNull()) ctx.error(e, where + " has no settings: it needs at least rate");
     return;
@@ -156,6 +156,7 @@ void parseRateLimitPolicy(Ctx& ctx, const MapEntry& e, RateLimitPolicy& p) {
       p.mode = *v == "shadow" ? RateLimitMode::kShadow : RateLimitMode::kEnforce;
     }
   }
+  f.uint("ipv6_prefix", p.ipv6_prefix, 1, 128);
 }
 
 }  // namespace

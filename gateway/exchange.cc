@@ -178,6 +178,12 @@ void Exchange::setUpstream(std::unique_ptr<UpstreamRequest> up) {
 }
 
 void Exchange::respondError(uint16_t status, std::string_view detail) {
+  respondError(status, detail, {});
+}
+
+void Exchange::respondError(
+    uint16_t status, std::string_view detail,
+    std::initializer_list<std::pair<std::string_view, std::string_view>> extra) {
   if (response_started_) {
     abort(ErrorSource::kInternal);
     return;
@@ -190,6 +196,7 @@ void Exchange::respondError(uint16_t status, std::string_view detail) {
   out.status = status;
   out.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
   out.headers.emplace_back("Cache-Control", "no-store");
+  for (const auto& h : extra) out.headers.push_back(h);
   out.framing = http1::Framing::kLength;
   out.content_length = error_body_.size();
   sendResponseHead(out);

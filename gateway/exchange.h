@@ -4,6 +4,7 @@
 // what happens, and the last policy (upstream) streams the body both ways.
 // Owned by the codec; lives on one worker's loop.
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -108,6 +109,10 @@ class Exchange final : public Deletable {
 
   // Answers with a short text/plain error naming the request id.
   void respondError(uint16_t status, std::string_view detail);
+  // The same with more header fields (e.g. Retry-After); the views must stay
+  // valid until the head is written.
+  void respondError(uint16_t status, std::string_view detail,
+                    std::initializer_list<std::pair<std::string_view, std::string_view>> extra);
   // Sends the head through the response policies, then to the client.
   void sendResponseHead(ResponseOut& head);
   void sendBody(const char* data, size_t len);
@@ -136,6 +141,11 @@ class Exchange final : public Deletable {
   const conf::Site* site() const { return site_; }
   const conf::Route* route() const { return route_; }
   void setBodySink(RequestBodySink* sink) { body_sink_ = sink; }
+  // What the rate limiter keeps for this exchange (its decisions for the
+  // response headers, its pending Redis call); freed with the exchange, which
+  // cancels that call.
+  void setRateLimitState(std::unique_ptr<Deletable> s) { ratelimit_state_ = std::move(s); }
+  Deletable* rateLimitState() const { return ratelimit_state_.get(); }
   void setUpstream(std::unique_ptr<UpstreamRequest> up);
   UpstreamRequest* upstream() { return upstream_.get(); }
   bool requestHasBody() const { return req_.framing != http1::Framing::kNone; }
@@ -164,6 +174,7 @@ class Exchange final : public Deletable {
   size_t next_policy_ = 0;
   RequestBodySink* body_sink_ = nullptr;
   std::unique_ptr<UpstreamRequest> upstream_;
+  std::unique_ptr<Deletable> ratelimit_state_;
   uint16_t status_ = 0;
   bool response_started_ = false;
   bool finished_ = false;

@@ -5,6 +5,8 @@
 
 #include <sstream>
 
+#include "ratelimit/local_store.h"
+
 namespace edge {
 namespace {
 constexpr const char* kMethods[] = {"GET",   "HEAD",    "POST",    "PUT",   "DELETE",
@@ -60,6 +62,14 @@ void WorkerMetrics::recordUpstream(const std::string& upstream, double seconds) 
   upstreams_[upstream].observe(seconds);
 }
 
+void WorkerMetrics::recordRateLimit(std::string_view policy, RateLimitDecision decision) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = ratelimit_.find(policy);
+  if (it == ratelimit_.end())
+    it = ratelimit_.emplace(std::string(policy), std::array<uint64_t, 3>{}).first;
+  ++it->second[decision];
+}
+
 void WorkerMetrics::connectionOpened(const std::string& listener) {
   std::lock_guard<std::mutex> lock(mu_);
   ++connections_[listener];
@@ -103,6 +113,7 @@ std::string Metrics::render() {
   std::map<std::pair<std::string, std::string>, Histogram> durations;
   std::map<std::string, Histogram> upstreams;
   std::map<std::string, int64_t> connections;
+  std::map<std::string, std::array<uint64_t, 3>> ratelimit;
   size_t buffered_peak = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -116,6 +127,8 @@ std::string Metrics::render() {
       }
       for (auto& [name, h] : shard->upstreams_) upstreams[name].merge(h);
       for (auto& [name, n] : shard->connections_) connections[name] += n;
+      for (auto& [name, counts] : shard->ratelimit_)
+        for (size_t i = 0; i < counts.size(); ++i) ratelimit[name][i] += counts[i];
       buffered_peak = std::max(buffered_peak, shard->buffered_peak_.load());
     }
   }
@@ -174,6 +187,33 @@ std::string Metrics::render() {
       m.gauge.value = static_cast<double>(n);
       f.metric.push_back(std::move(m));
     }
+    families.push_back(std::move(f));
+  }
+  {
+    MetricFamily f{"edgegate_ratelimit_decisions_total",
+                   "Rate-limit decisions, by policy and decision (limited includes what a "
+                   "shadow-mode policy would have refused)",
+                   MetricType::Counter,
+                   {}};
+    static constexpr const char* kDecisions[] = {"allowed", "limited", "error"};
+    for (auto& [name, counts] : ratelimit) {
+      for (size_t i = 0; i < counts.size(); ++i) {
+        ClientMetric m;
+        m.label = {{"policy", name}, {"decision", kDecisions[i]}};
+        m.counter.value = static_cast<double>(counts[i]);
+        f.metric.push_back(std::move(m));
+      }
+    }
+    families.push_back(std::move(f));
+  }
+  {
+    MetricFamily f{"edgegate_ratelimit_keys",
+                   "Buckets held by the local rate-limit store (bounded by rate_limits.max_keys)",
+                   MetricType::Gauge,
+                   {}};
+    ClientMetric m;
+    m.gauge.value = static_cast<double>(ratelimit::LocalStore::sharedSize());
+    f.metric = {m};
     families.push_back(std::move(f));
   }
   {

@@ -45,6 +45,9 @@ class WorkerMetrics {
   RouteStats* routeStats(std::string_view site, std::string_view route);
   void recordRequest(RouteStats* stats, uint8_t method, uint16_t code, double seconds);
   void recordUpstream(const std::string& upstream, double seconds);
+  // One rate-limit decision of a policy.
+  enum RateLimitDecision : uint8_t { kRateAllowed, kRateLimited, kRateError };
+  void recordRateLimit(std::string_view policy, RateLimitDecision decision);
   void connectionOpened(const std::string& listener);
   void connectionClosed(const std::string& listener);
   // Bytes buffered by one exchange right now; keeps the maximum ever seen.
@@ -58,6 +61,7 @@ class WorkerMetrics {
   std::mutex mu_;
   std::map<std::pair<std::string, std::string>, std::unique_ptr<RouteStats>, std::less<>> routes_;
   std::map<std::string, Histogram> upstreams_;
+  std::map<std::string, std::array<uint64_t, 3>, std::less<>> ratelimit_;
   std::map<std::string, int64_t> connections_;
   std::atomic<size_t> buffered_peak_{0};
 };

@@ -13,6 +13,7 @@
 #include "gateway/log.h"
 #include "gateway/server.h"
 #include "gateway/upstream/upstream_policy.h"
+#include "ratelimit/rate_limit_policy.h"
 
 namespace edge {
 
@@ -26,6 +27,7 @@ Worker::Worker(Server& server, unsigned index, SnapshotPtr snapshot, WorkerMetri
   // The chain of ARCHITECTURE.md; redirects, rate limits and the cache slot
   // in between host and upstream as they arrive.
   policies_.push_back(std::make_unique<HostPolicy>());
+  policies_.push_back(std::make_unique<ratelimit::RateLimitPolicy>(*this, snapshot_->config()));
   policies_.push_back(std::make_unique<UpstreamPolicy>());
   unmatched_stats_ = metrics_->routeStats("-", "-");
 }

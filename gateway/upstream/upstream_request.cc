@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "gateway/client_ip.h"
 #include "gateway/log.h"
 #include "gateway/worker.h"
 
@@ -83,12 +84,6 @@ bool dropTowardClient(std::string_view n) {
 bool namedByConnection(const http1::MessageHead& h, std::string_view name) {
   for (const auto& s : h.connection_tokens)
     if (http1::iequals(h.view(s), name)) return true;
-  return false;
-}
-
-bool trusted(const conf::Config& cfg, const ClientInfo& c) {
-  for (const auto& cidr : cfg.server.trusted_proxies)
-    if (cidr.contains(c.v6, c.addr)) return true;
   return false;
 }
 
@@ -189,7 +184,7 @@ void UpstreamRequest::sendHead() {
   h.append("\r\n");
 
   std::string_view prior_xff;
-  bool keep_xff = trusted(cfg, client);
+  bool keep_xff = trustedPeer(cfg, client);
   for (const auto& f : req.fields) {
     std::string_view name = req.name(f);
     if (dropTowardOrigin(name)) {

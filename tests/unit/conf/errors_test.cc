@@ -164,6 +164,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{
             std::string(kMinimal) + "rate_limits:\n  policies:\n    p: {rate: 1/1s, mode: dry}\n",
             16, "dry", "is not one of enforce | shadow"},
+        BadValue{std::string(kMinimal) +
+                     "rate_limits:\n  policies:\n    p: {rate: 1/1s, ipv6_prefix: 129}\n",
+                 16, "129", "ipv6_prefix must be between 1 and 128"},
         BadValue{std::string(kMinimal) + "rate_limits:\n  policies:\n    p: {burst: 1}\n", 16, "{",
                  "missing required key 'rate'"},
         BadValue{replaceLine(kMinimal, 6, "    hosts: [a.com]\n    redirect_status: 303"), 7, "303",
