@@ -45,6 +45,17 @@ class AdminTest(EdgeTestCase):
         for i in range(2):
             self.assertEqual(self.gw.get("/echo/status-is-404-at-origin-but-route-echo").status,
                              200)
+        # A request may be counted just after its last byte reached the client: poll briefly.
+        def counted():
+            m = self.gw.metrics()
+            return m if (val(m, "edgegate_requests_total", method="GET", code="200")
+                         - val(before, "edgegate_requests_total", method="GET", code="200")
+                         >= 9 and val(m, "edgegate_request_duration_seconds_count")
+                         - val(before, "edgegate_request_duration_seconds_count") >= 12) else None
+        try:
+            wait_for(counted, 2, interval=0.05, what="the requests to be counted")
+        except AssertionError:
+            pass  # the exact assertions below say what is missing
         after = self.gw.metrics()
         text = self.gw.metrics_text()
 
