@@ -174,6 +174,7 @@ void Exchange::setRoute(const conf::Site* site, const conf::Route* route) {
 }
 
 void Exchange::setUpstream(std::unique_ptr<UpstreamRequest> up) {
+  upstream_engaged_ = true;
   upstream_ = std::move(up);
 }
 
@@ -215,27 +216,42 @@ void Exchange::sendResponseHead(ResponseOut& head) {
 }
 
 void Exchange::sendBody(const char* data, size_t len) {
+  body_bytes_ += len;
   down_.sendBody(data, len);
 }
 
 void Exchange::sendBodyBuffer(evbuffer* buf, size_t len) {
+  body_bytes_ += len;
   down_.sendBodyBuffer(buf, len);
 }
 
 void Exchange::finishResponse() {
   if (finished_) return;
   finished_ = true;
-  double seconds = static_cast<double>(Loop::nowMicros() - start_us_) / 1e6;
-  worker_.recordRequest(site_, route_, req_.methodView(), status_, seconds);
+  // Counted and timed when the codec has written the last byte (takeRecord).
+  buildRequestRecord(record_, *this);
+  record_pending_ = true;
   down_.finishResponse();
+  if (record_pending_) {
+    record_pending_ = false;
+    worker_.completeRequest(record_, Loop::nowMicros());
+  }
+}
+
+bool Exchange::takeRecord(RequestRecord& into) {
+  if (!record_pending_) return false;
+  record_pending_ = false;
+  std::swap(into, record_);
+  return true;
 }
 
 void Exchange::abort(ErrorSource source) {
   if (finished_) return;
   finished_ = true;
   if (status_ == 0) status_ = source == ErrorSource::kClient ? 499 : 502;
-  double seconds = static_cast<double>(Loop::nowMicros() - start_us_) / 1e6;
-  worker_.recordRequest(site_, route_, req_.methodView(), status_, seconds);
+  // The response will not complete: it ends now.
+  buildRequestRecord(record_, *this);
+  worker_.completeRequest(record_, Loop::nowMicros());
   // The upstream step may be the caller: free it after this callback.
   if (upstream_) worker_.loop().deferDelete(std::move(upstream_));
   if (source != ErrorSource::kClient) down_.abortResponse();

@@ -14,6 +14,7 @@
 #include "gateway/http1/parser.h"
 #include "gateway/loop.h"
 #include "gateway/metrics.h"
+#include "gateway/request_record.h"
 #include "gateway/snapshot.h"
 
 struct evbuffer;
@@ -155,6 +156,24 @@ class Exchange final : public Deletable {
   uint16_t status() const { return status_; }
   void noteBuffered(size_t extra);
 
+  // For the access log. Policies say what they did with static strings
+  // (cache: "hit", "miss", ...; rate limit: "allowed", "limited", ...).
+  void noteCacheStatus(const char* s) { cache_status_ = s; }
+  void noteRateLimit(const char* s) { ratelimit_status_ = s; }
+  // The upstream step: the origin's response head arrived after `us`.
+  void noteUpstreamAnswered(uint64_t us) { upstream_us_ = static_cast<int64_t>(us); }
+  const char* cacheStatus() const { return cache_status_; }
+  const char* rateLimitStatus() const { return ratelimit_status_; }
+  int64_t upstreamMicros() const { return upstream_us_; }
+  bool upstreamEngaged() const { return upstream_engaged_; }
+  uint64_t bodyBytesSent() const { return body_bytes_; }
+  uint64_t startMicros() const { return start_us_; }
+  // The codec, from Downstream::finishResponse(): takes the record of this
+  // exchange to complete it (Worker::completeRequest) once the response's
+  // last byte is written. A codec that does not take it gets it completed at
+  // once, when finishResponse() returns.
+  bool takeRecord(RequestRecord& into);
+
  private:
   void runFrom(size_t index);
 
@@ -176,6 +195,13 @@ class Exchange final : public Deletable {
   std::unique_ptr<UpstreamRequest> upstream_;
   std::unique_ptr<Deletable> ratelimit_state_;
   uint16_t status_ = 0;
+  uint64_t body_bytes_ = 0;
+  int64_t upstream_us_ = -1;
+  const char* cache_status_ = nullptr;
+  const char* ratelimit_status_ = nullptr;
+  RequestRecord record_;
+  bool record_pending_ = false;
+  bool upstream_engaged_ = false;
   bool response_started_ = false;
   bool finished_ = false;
   bool request_body_done_ = false;

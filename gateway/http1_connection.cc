@@ -39,6 +39,9 @@ Http1Connection::Http1Connection(Worker& worker, UniqueFd fd, ClientInfo client)
 }
 
 Http1Connection::~Http1Connection() {
+  // Responses that never left completely end with the connection.
+  uint64_t now = Loop::nowMicros();
+  for (auto& w : written_waits_) worker_.completeRequest(w.record, now);
   worker_.connectionClosed(client_);
 }
 
@@ -252,8 +255,10 @@ void Http1Connection::refuseRequest(uint16_t status, const char* reason) {
   evbuffer_add(out_.get(), head, static_cast<size_t>(n));
   evbuffer_add(out_.get(), body.data(), body.size());
   uint64_t start = head_start_us_ ? head_start_us_ : Loop::nowMicros();
-  worker_.recordRequest(nullptr, nullptr, "OTHER", status,
-                        static_cast<double>(Loop::nowMicros() - start) / 1e6);
+  WrittenWait w;
+  w.end = bytes_written_ + evbuffer_get_length(out_.get());
+  buildRefusedRecord(w.record, worker_, id, client_, status, start);
+  written_waits_.push_back(std::move(w));
   LOG_DEBUG("client %s: refused request: %u %s", client_.ip.c_str(), status, reason);
   closeAfterFlush();
 }
@@ -337,6 +342,11 @@ void Http1Connection::sendBodyBuffer(evbuffer* buf, size_t len) {
 
 void Http1Connection::finishResponse() {
   if (chunked_out_ && !head_only_) evbuffer_add(out_.get(), "0\r\n\r\n", 5);
+  if (exchange_) {
+    WrittenWait w;
+    w.end = bytes_written_ + evbuffer_get_length(out_.get());
+    if (exchange_->takeRecord(w.record)) written_waits_.push_back(std::move(w));
+  }
   chunked_out_ = false;
   head_only_ = false;
   // An unread request body would be parsed as the next request: close instead.
@@ -375,7 +385,9 @@ void Http1Connection::flush() {
       return;
     }
     if (n == 0) break;
+    bytes_written_ += static_cast<uint64_t>(n);
   }
+  if (!written_waits_.empty()) completeWritten();
   bool pending = evbuffer_get_length(out_.get()) > 0;
   if (pending != write_armed_) {
     write_armed_ = pending;
@@ -393,6 +405,16 @@ void Http1Connection::flush() {
     setReading(true);
     arm(Timer::kLinger, kLingerMs);
   }
+}
+
+void Http1Connection::completeWritten() {
+  size_t done = 0;
+  uint64_t now = 0;
+  for (; done < written_waits_.size() && written_waits_[done].end <= bytes_written_; ++done) {
+    if (!now) now = Loop::nowMicros();
+    worker_.completeRequest(written_waits_[done].record, now);
+  }
+  if (done) written_waits_.erase(written_waits_.begin(), written_waits_.begin() + done);
 }
 
 void Http1Connection::onWrite(short) {

@@ -53,6 +53,8 @@ class Http1Connection final : public Deletable, public Downstream {
   void updateIoTimer();
   void closeAfterFlush();
   void destroy();
+  // Completes the records whose responses are now entirely handed to the socket.
+  void completeWritten();
 
   Worker& worker_;
   UniqueFd fd_;
@@ -63,6 +65,15 @@ class Http1Connection final : public Deletable, public Downstream {
   http1::BodyDecoder body_;
   std::unique_ptr<Exchange> exchange_;
   std::string scratch_;
+  // Finished exchanges waiting for the last byte of their response to be
+  // written (metrics and access log time the exchange to that moment):
+  // `end` is the response's end as an offset in this connection's output.
+  struct WrittenWait {
+    uint64_t end = 0;
+    RequestRecord record;
+  };
+  std::vector<WrittenWait> written_waits_;
+  uint64_t bytes_written_ = 0;  // handed to the socket since the connection opened
   uint64_t head_start_us_ = 0;
   uint64_t body_received_ = 0;
   Timer timer_ = Timer::kNone;

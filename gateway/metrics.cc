@@ -73,6 +73,7 @@ void WorkerMetrics::recordRateLimit(std::string_view policy, RateLimitDecision d
 void WorkerMetrics::connectionOpened(const std::string& listener) {
   std::lock_guard<std::mutex> lock(mu_);
   ++connections_[listener];
+  ++accepted_[listener];
 }
 
 void WorkerMetrics::connectionClosed(const std::string& listener) {
@@ -109,6 +110,10 @@ ClientMetric::Histogram toPrometheus(const Histogram& h) {
 }  // namespace
 
 std::string Metrics::render() {
+  return render(nowMicros());
+}
+
+std::string Metrics::render(uint64_t now_us) {
   std::map<std::tuple<std::string, std::string, uint8_t, uint16_t>, uint64_t> requests;
   std::map<std::pair<std::string, std::string>, Histogram> durations;
   std::map<std::string, Histogram> upstreams;
@@ -247,6 +252,7 @@ std::string Metrics::render() {
     f.metric = {m};
     families.push_back(std::move(f));
   }
+  appendObservability(families, now_us);
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, families);
   return out.str();

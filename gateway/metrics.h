@@ -11,8 +11,15 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
+
+#include "gateway/latency.h"
+
+namespace prometheus {
+struct MetricFamily;
+}
 
 namespace edge {
 
@@ -39,11 +46,30 @@ class WorkerMetrics {
     std::string route;
     std::unordered_map<uint32_t, uint64_t> by_method_code;  // method << 16 | code
     Histogram duration;
+    LatencyWindow latency;  // the last 60 s, for the summary and the status page
   };
 
   // Loop thread. The pointer stays valid for the process lifetime.
   RouteStats* routeStats(std::string_view site, std::string_view route);
   void recordRequest(RouteStats* stats, uint8_t method, uint16_t code, double seconds);
+  // The same at a known (monotonic) time: also feeds the route's latency window.
+  void recordRequest(RouteStats* stats, uint8_t method, uint16_t code, double seconds,
+                     uint64_t now_us);
+  // How a request to an origin ended (edgegate_upstream_requests_total).
+  enum UpstreamOutcome : uint8_t {
+    kUpstreamResponse,      // a response head arrived
+    kUpstreamRetried,       // failed, and was tried again
+    kUpstreamConnectError,  // no connection
+    kUpstreamTimeout,       // connect, response or body timeout
+    kUpstreamBadResponse,   // closed, reset, malformed or unwritable
+    kUpstreamNoServer,      // no server to send it to
+    kUpstreamOutcomes
+  };
+  static const char* upstreamOutcomeName(UpstreamOutcome o);
+  void recordUpstreamOutcome(const std::string& upstream, UpstreamOutcome outcome);
+  // TLS handshakes by listener, protocol version and result (plugged in by the
+  // TLS transport; nothing is exported until one is recorded).
+  void recordTlsHandshake(const std::string& listener, std::string_view version, bool ok);
   void recordUpstream(const std::string& upstream, double seconds);
   // One rate-limit decision of a policy.
   enum RateLimitDecision : uint8_t { kRateAllowed, kRateLimited, kRateError };
@@ -63,6 +89,9 @@ class WorkerMetrics {
   std::map<std::string, Histogram> upstreams_;
   std::map<std::string, std::array<uint64_t, 3>, std::less<>> ratelimit_;
   std::map<std::string, int64_t> connections_;
+  std::map<std::string, uint64_t> accepted_;
+  std::map<std::string, std::array<uint64_t, kUpstreamOutcomes>> upstream_outcomes_;
+  std::map<std::tuple<std::string, std::string, bool>, uint64_t> tls_handshakes_;
   std::atomic<size_t> buffered_peak_{0};
 };
 
@@ -74,12 +103,31 @@ class Metrics {
   void setDraining(bool d) { draining_.store(d); }
   // Any thread (the admin thread): merged Prometheus text.
   std::string render();
+  // The same at a known monotonic time (tests).
+  std::string render(uint64_t now_us);
+
+  // One route's last 60 s, merged over the workers (status page, summary).
+  struct RouteWindow {
+    std::string site, route;
+    LatencySketch sketch;
+    WindowCounts counts;
+    uint64_t total = 0;  // since start
+    double sum_seconds = 0;
+    std::map<uint16_t, uint64_t> codes;  // since start
+  };
+  std::vector<RouteWindow> routeWindows(uint64_t now_us);
+  // Seconds the windows cover at now_us (less than 60 just after start).
+  double windowSeconds(uint64_t now_us) const;
+  static uint64_t nowMicros();
 
  private:
   std::mutex mu_;
   std::vector<std::unique_ptr<WorkerMetrics>> shards_;
   std::atomic<uint64_t> reloads_ok_{0}, reloads_failed_{0};
   std::atomic<bool> draining_{false};
+  uint64_t start_us_ = nowMicros();
+  // Families of the observability work (metrics_obs.cc).
+  void appendObservability(std::vector<prometheus::MetricFamily>& families, uint64_t now_us);
 };
 
 }  // namespace edge

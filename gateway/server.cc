@@ -11,6 +11,7 @@
 #include <future>
 
 #include "conf/loader.h"
+#include "gateway/access_log.h"
 #include "gateway/admin/admin_server.h"
 #include "gateway/log.h"
 #include "gateway/worker.h"
@@ -25,6 +26,7 @@ Server::Server(std::string config_path, std::shared_ptr<const conf::Config> conf
 Server::~Server() {
   workers_.clear();
   admin_.reset();
+  access_log_.reset();  // after the workers: they push into its rings
 }
 
 SnapshotPtr Server::snapshot() const {
@@ -117,6 +119,8 @@ int Server::run() {
     return 1;
   }
 
+  access_log_ = std::make_unique<AccessLog>();
+  access_log_->start(cfg.server.access_log, n);
   for (unsigned i = 0; i < n; ++i)
     workers_.push_back(std::make_unique<Worker>(*this, i, snapshot_, metrics_.addShard()));
   workers_running_ = n;
@@ -134,6 +138,7 @@ int Server::run() {
   for (auto& w : workers_) w->stopNow();
   for (auto& w : workers_) w->join();
   admin_->stop();
+  access_log_->stop();  // writes what the workers queued
   LOG_INFO("stopped");
   return 0;
 }
@@ -151,7 +156,8 @@ void Server::onSignal(evutil_socket_t sig, short, void* arg) {
       self->beginDrain();
       break;
     case SIGUSR1:
-      LOG_INFO("SIGUSR1: no log file to reopen (access log: stdout or off)");
+      // logrotate: the writer thread closes the access log and opens its path again.
+      self->access_log_->reopen();
       break;
     default:
       break;
@@ -189,6 +195,7 @@ ReloadResult Server::reload() {
     snapshot_ = snap;
   }
   for (auto& w : workers_) w->setSnapshot(snap);
+  if (access_log_) access_log_->configure(new_cfg.server.access_log);
   metrics_.configReloaded(true);
   LOG_INFO("reloaded %s (generation %llu)", config_path_.c_str(),
            static_cast<unsigned long long>(generation_));

@@ -18,6 +18,7 @@ namespace edge {
 
 class Worker;
 class AdminServer;
+class AccessLog;
 
 struct ReloadResult {
   bool ok = false;
@@ -35,6 +36,8 @@ class Server {
   // Any thread.
   SnapshotPtr snapshot() const;
   Metrics& metrics() { return metrics_; }
+  // Created in run() before the workers, freed after them.
+  AccessLog& accessLog() { return *access_log_; }
   bool draining() const { return draining_.load(); }
   // Runs a reload on the main thread and waits for its result (admin thread).
   ReloadResult reloadFromOtherThread();
@@ -56,6 +59,7 @@ class Server {
   SnapshotPtr snapshot_;
   uint64_t generation_ = 1;
   Metrics metrics_;
+  std::unique_ptr<AccessLog> access_log_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<AdminServer> admin_;
   std::vector<EventPtr> signal_events_;

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "gateway/access_log.h"
 #include "gateway/host_policy.h"
 #include "gateway/http1_connection.h"
 #include "gateway/log.h"
@@ -182,6 +183,11 @@ void Worker::newRequestId(char* out) {
 
 void Worker::recordRequest(const conf::Site* site, const conf::Route* route,
                            std::string_view method, uint16_t status, double seconds) {
+  metrics_->recordRequest(routeStatsFor(site, route), methodIndex(method), status, seconds);
+}
+
+WorkerMetrics::RouteStats* Worker::routeStatsFor(const conf::Site* site,
+                                                 const conf::Route* route) {
   WorkerMetrics::RouteStats* stats = unmatched_stats_;
   if (site) {
     const void* key = route ? static_cast<const void*>(route) : static_cast<const void*>(site);
@@ -197,7 +203,26 @@ void Worker::recordRequest(const conf::Site* site, const conf::Route* route,
       route_stats_[key] = stats;
     }
   }
-  metrics_->recordRequest(stats, methodIndex(method), status, seconds);
+  return stats;
+}
+
+bool Worker::accessLogOn() const {
+  return server_.accessLog().enabled();
+}
+
+void Worker::completeRequest(RequestRecord& r, uint64_t end_us) {
+  uint64_t us = end_us > r.start_us ? end_us - r.start_us : 0;
+  metrics_->recordRequest(r.stats, r.method, r.status, static_cast<double>(us) / 1e6, end_us);
+  if (!r.logged) return;
+  r.logged = false;
+  timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  r.entry.duration_us = us;
+  r.entry.ts_us = static_cast<int64_t>(now.tv_sec) * 1000000 + now.tv_nsec / 1000 -
+                  static_cast<int64_t>(us);
+  server_.accessLog().ring(index_).push(r.entry);
+  // r.entry now holds a buffer the writer consumed: keep it for the next one.
+  r.entry.text.swap(log_spare_);
 }
 
 }  // namespace edge

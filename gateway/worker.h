@@ -55,6 +55,15 @@ class Worker {
   std::string& scratch() { return scratch_; }
   void recordRequest(const conf::Site* site, const conf::Route* route, std::string_view method,
                      uint16_t status, double seconds);
+  // The metrics entry of a site and route ("-" for none).
+  WorkerMetrics::RouteStats* routeStatsFor(const conf::Site* site, const conf::Route* route);
+  // An exchange is over and the last byte of its response was handed to the
+  // socket at end_us: counts and times it, and queues its access log entry
+  // (never waiting: a full queue drops the line and counts it).
+  void completeRequest(RequestRecord& r, uint64_t end_us);
+  bool accessLogOn() const;
+  // Gives out a spare access log buffer (swapped with `into`).
+  void takeLogBuffer(std::string& into) { into.swap(log_spare_); }
   void removeConnection(Http1Connection* conn);
   void connectionClosed(const ClientInfo& client);
 
@@ -83,6 +92,7 @@ class Worker {
   WorkerMetrics::RouteStats* unmatched_stats_ = nullptr;
   std::mt19937_64 rng_;
   std::string scratch_;
+  std::string log_spare_;
   std::thread thread_;
   bool draining_ = false;
   bool drain_reported_ = false;

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gateway/log.h"
+#include "gateway/metrics.h"
 #include "gateway/server.h"
 
 namespace edge {
@@ -91,7 +92,13 @@ void AdminServer::handle(evhttp_request* req) {
     return reply(req, 200, "OK", "ready\n", "text/plain");
   }
   if (get && path == "/metrics")
-    return reply(req, 200, "OK", server_.metrics().render(), "text/plain; version=0.0.4");
+    return reply(req, 200, "OK", renderAllMetrics(server_, sources_), "text/plain; version=0.0.4");
+  if (get && path == "/")
+    return reply(req, 200, "OK", statusPageHtml(), "text/html; charset=utf-8");
+  if (get && path == "/status.json")
+    return reply(req, 200, "OK",
+                 statusJson(server_, sources_, Metrics::nowMicros()).dump(2) + "\n",
+                 "application/json");
   if (get && path == "/config")
     return reply(req, 200, "OK", server_.snapshot()->config().toJson().dump(2) + "\n",
                  "application/json");

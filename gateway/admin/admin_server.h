@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "conf/config.h"
+#include "gateway/admin/status_page.h"
 #include "gateway/loop.h"
 
 struct evhttp;
@@ -24,6 +25,9 @@ class AdminServer {
   // Main thread: binds (errors are reported before any worker starts).
   bool start(const conf::HostPort& bind, std::string* error);
   void stop();
+  // Main thread, before start(): where health checks, TLS and the cache
+  // register what the status page and /metrics show of them.
+  StatusSources& sources() { return sources_; }
 
  private:
   static void onRequest(evhttp_request* req, void* arg);
@@ -31,6 +35,7 @@ class AdminServer {
   bool authorized(evhttp_request* req);
 
   Server& server_;
+  StatusSources sources_;
   Loop loop_;
   evhttp* http_ = nullptr;
   std::thread thread_;

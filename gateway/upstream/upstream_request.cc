@@ -344,8 +344,10 @@ bool UpstreamRequest::handleHead() {
     return true;
   }
   conn_->cancelTimer();
-  ex_.worker().metrics().recordUpstream(up_.name,
-                                        static_cast<double>(Loop::nowMicros() - sent_us_) / 1e6);
+  uint64_t answered_us = Loop::nowMicros() - sent_us_;
+  ex_.worker().metrics().recordUpstream(up_.name, static_cast<double>(answered_us) / 1e6);
+  ex_.worker().metrics().recordUpstreamOutcome(up_.name, WorkerMetrics::kUpstreamResponse);
+  ex_.noteUpstreamAnswered(answered_us);
   ResponseOut out;
   out.status = head.status;
   out.reason = head.view(head.reason);
@@ -470,7 +472,14 @@ void UpstreamRequest::finish() {
 
 void UpstreamRequest::fail(uint16_t status, const char* detail, bool retryable) {
   closeConnection();
-  if (retryable && canRetry()) {
+  bool retry = retryable && canRetry();
+  ex_.worker().metrics().recordUpstreamOutcome(
+      up_.name, retry                                      ? WorkerMetrics::kUpstreamRetried
+                : status == 503                            ? WorkerMetrics::kUpstreamNoServer
+                : status == 504                            ? WorkerMetrics::kUpstreamTimeout
+                : strncmp(detail, "cannot connect", 14) == 0 ? WorkerMetrics::kUpstreamConnectError
+                                                           : WorkerMetrics::kUpstreamBadResponse);
+  if (retry) {
     attempt();
     return;
   }

@@ -58,7 +58,7 @@ class StatusPageTest(EdgeTestCase):
             over = [a or b for a, b in over]
             self.assertEqual(over, ["login"], "only login (30 ms, objective 10 ms) is over")
             self.assertIn("not built yet", dom)  # health checks, TLS: shown as absent
-            self.assertNotIn("refresh failed", dom)
+            self.assertIn('<span id="error"></span>', dom, "the page reported a failed refresh")
 
             out_dir = os.path.dirname(EDGEGATE_BIN)
             shot = os.path.join(out_dir, "status-page.png")

@@ -1,0 +1,463 @@
+#include "gateway/access_log.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <sstream>
+
+#include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
+
+#include "gateway/log.h"
+
+namespace edge {
+namespace {
+
+int64_t monoMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+char lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  c = lower(c);
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+// The parameter name as a server would read it: percent-decoded, '+' as a
+// space, lower case (so "%54oken" and "TOKEN" are redacted like "token").
+void decodeName(std::string_view in, std::string& out) {
+  out.clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '%' && i + 2 < in.size() && hexValue(in[i + 1]) >= 0 && hexValue(in[i + 2]) >= 0) {
+      c = static_cast<char>(hexValue(in[i + 1]) * 16 + hexValue(in[i + 2]));
+      i += 2;
+    } else if (c == '+') {
+      c = ' ';
+    }
+    out.push_back(lower(c));
+  }
+}
+
+bool iequal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (lower(a[i]) != lower(b[i])) return false;
+  return true;
+}
+
+// SPEC: Authorization, Cookie and Set-Cookie values never appear in a log
+// line, even when a client (or a test origin's /set endpoint) carries them in
+// the query string.
+constexpr std::string_view kAlwaysRedacted[] = {"authorization", "cookie", "set-cookie"};
+
+bool redacted(const std::string& name, const std::vector<std::string>& names) {
+  for (auto n : kAlwaysRedacted)
+    if (name == n) return true;
+  for (const auto& n : names)
+    if (iequal(name, n)) return true;
+  return false;
+}
+
+void appendJsonString(std::string& out, std::string_view s) {
+  static const char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+    } else if (c < 0x20 || c >= 0x7f) {
+      // Targets are ASCII on the wire; anything else is shown byte by byte so
+      // that a line is always valid JSON (and one line).
+      out.append("\\u00");
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  out.push_back('"');
+}
+
+void appendOptional(std::string& out, const AccessLogEntry& e, AccessLogEntry::Str s) {
+  if (e.present[s])
+    appendJsonString(out, e.get(s));
+  else
+    out.append("null");
+}
+
+void appendMillis(std::string& out, uint64_t us) {
+  char buf[32];
+  int n = snprintf(buf, sizeof buf, "%llu.%03llu", static_cast<unsigned long long>(us / 1000),
+                   static_cast<unsigned long long>(us % 1000));
+  out.append(buf, static_cast<size_t>(n));
+}
+
+}  // namespace
+
+void AccessLogEntry::clear() {
+  text.clear();
+  len.fill(0);
+  present.fill(false);
+  upstream_us = -1;
+  bytes = 0;
+  status = 0;
+  duration_us = 0;
+  ts_us = 0;
+  cache = nullptr;
+  ratelimit = nullptr;
+}
+
+void AccessLogEntry::set(Str s, std::string_view value) {
+  text.append(value);
+  len[s] = static_cast<uint32_t>(value.size());
+  present[s] = true;
+}
+
+std::string_view AccessLogEntry::get(Str s) const {
+  size_t off = 0;
+  for (int i = 0; i < s; ++i) off += len[i];
+  return std::string_view(text).substr(off, len[s]);
+}
+
+void redactTarget(std::string_view target, const std::vector<std::string>& names,
+                  std::string& out) {
+  size_t q = target.find('?');
+  out.append(target.substr(0, q == std::string_view::npos ? target.size() : q + 1));
+  if (q == std::string_view::npos) return;
+  std::string name;
+  std::string_view query = target.substr(q + 1);
+  size_t pos = 0;
+  while (pos <= query.size()) {
+    size_t amp = query.find('&', pos);
+    std::string_view part =
+        query.substr(pos, amp == std::string_view::npos ? query.npos : amp - pos);
+    size_t eq = part.find('=');
+    if (eq != std::string_view::npos) {
+      decodeName(part.substr(0, eq), name);
+      if (redacted(name, names)) {
+        out.append(part.substr(0, eq + 1)).append("REDACTED");
+      } else {
+        out.append(part);
+      }
+    } else {
+      out.append(part);
+    }
+    if (amp == std::string_view::npos) break;
+    out.push_back('&');
+    pos = amp + 1;
+  }
+}
+
+void formatAccessLogLine(const AccessLogEntry& e, const std::vector<std::string>& redact,
+                         std::string& out) {
+  using S = AccessLogEntry;
+  char buf[64];
+  time_t secs = static_cast<time_t>(e.ts_us / 1000000);
+  tm t;
+  gmtime_r(&secs, &t);
+  int n = snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.tm_year + 1900,
+                   t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec,
+                   static_cast<int>((e.ts_us / 1000) % 1000));
+  out.append("{\"ts\":\"").append(buf, static_cast<size_t>(n)).append("\",\"request_id\":");
+  appendOptional(out, e, S::kRequestId);
+  out.append(",\"client_ip\":");
+  appendOptional(out, e, S::kClientIp);
+  out.append(",\"method\":");
+  appendOptional(out, e, S::kMethod);
+  out.append(",\"host\":");
+  appendOptional(out, e, S::kHost);
+  out.append(",\"path\":");
+  if (e.present[S::kTarget]) {
+    std::string path;
+    redactTarget(e.get(S::kTarget), redact, path);
+    appendJsonString(out, path);
+  } else {
+    out.append("null");
+  }
+  n = snprintf(buf, sizeof buf, ",\"status\":%u,\"bytes\":%llu,\"duration_ms\":", e.status,
+               static_cast<unsigned long long>(e.bytes));
+  out.append(buf, static_cast<size_t>(n));
+  appendMillis(out, e.duration_us);
+  out.append(",\"site\":");
+  appendOptional(out, e, S::kSite);
+  out.append(",\"route\":");
+  appendOptional(out, e, S::kRoute);
+  out.append(",\"upstream\":");
+  appendOptional(out, e, S::kUpstream);
+  out.append(",\"upstream_ms\":");
+  if (e.upstream_us >= 0)
+    appendMillis(out, static_cast<uint64_t>(e.upstream_us));
+  else
+    out.append("null");
+  out.append(",\"cache\":");
+  if (e.cache)
+    appendJsonString(out, e.cache);
+  else
+    out.append("null");
+  out.append(",\"ratelimit\":");
+  if (e.ratelimit)
+    appendJsonString(out, e.ratelimit);
+  else
+    out.append("null");
+  out.append("}\n");
+}
+
+// ---------------------------------------------------------------------------- ring
+
+AccessLogRing::AccessLogRing(AccessLog& log, size_t capacity) : log_(log) {
+  size_t cap = 1;
+  while (cap < capacity) cap <<= 1;
+  slots_.resize(cap);
+  mask_ = cap - 1;
+}
+
+bool AccessLogRing::enabled() const {
+  return log_.enabled();
+}
+
+bool AccessLogRing::push(AccessLogEntry& e) {
+  uint64_t head = head_.load(std::memory_order_relaxed);
+  if (head - tail_.load(std::memory_order_acquire) > mask_) {
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  AccessLogEntry& slot = slots_[head & mask_];
+  std::swap(slot, e);  // e takes the consumed slot's buffer: no allocation in steady state
+  head_.store(head + 1, std::memory_order_release);
+  return true;
+}
+
+bool AccessLogRing::pop(AccessLogEntry& into) {
+  uint64_t tail = tail_.load(std::memory_order_relaxed);
+  if (tail == head_.load(std::memory_order_acquire)) return false;
+  std::swap(into, slots_[tail & mask_]);
+  tail_.store(tail + 1, std::memory_order_release);
+  return true;
+}
+
+// ---------------------------------------------------------------------------- writer
+
+AccessLog::AccessLog(size_t ring_capacity) : ring_capacity_(ring_capacity) {}
+
+AccessLog::~AccessLog() {
+  stop(0);
+}
+
+void AccessLog::start(const conf::AccessLogConfig& cfg, unsigned rings) {
+  for (unsigned i = 0; i < rings; ++i)
+    rings_.push_back(std::make_unique<AccessLogRing>(*this, ring_capacity_));
+  configure(cfg);
+  thread_ = std::thread([this] { run(); });
+}
+
+void AccessLog::configure(const conf::AccessLogConfig& cfg) {
+  auto s = std::make_shared<Settings>();
+  s->path = cfg.path;
+  s->redact = cfg.redact_query_params;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    settings_ = std::move(s);
+  }
+  enabled_.store(cfg.path != "off", std::memory_order_relaxed);
+  cv_.notify_all();
+}
+
+void AccessLog::reopen() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    reopen_ = true;
+  }
+  cv_.notify_all();
+}
+
+void AccessLog::stop(int flush_ms) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!thread_.joinable()) return;
+    stop_ = true;
+    stop_deadline_ms_ = monoMs() + flush_ms;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+uint64_t AccessLog::linesDropped() const {
+  uint64_t n = lost_.load(std::memory_order_relaxed);
+  for (const auto& r : rings_) n += r->dropped();
+  return n;
+}
+
+void AccessLog::closeDestination() {
+  if (fd_ >= 0 && owns_fd_) ::close(fd_);
+  fd_ = -1;
+  owns_fd_ = false;
+}
+
+void AccessLog::openDestination(const std::string& path) {
+  closeDestination();
+  open_path_ = path;
+  if (path == "off") return;
+  if (path == "stdout") {
+    fd_ = STDOUT_FILENO;
+    return;
+  }
+  // Non-blocking: a FIFO with no reader fails at once (ENXIO) instead of
+  // hanging this thread, and one whose reader stalls answers EAGAIN, which
+  // run() waits out with poll() while it can still see stop and reopen.
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0644);
+  if (fd < 0) {
+    if (next_open_try_ms_ == 0)
+      LOG_ERROR("access log %s: cannot open: %s (lines are dropped until it can be opened)",
+                path.c_str(), strerror(errno));
+    next_open_try_ms_ = monoMs() + 1000;
+    return;
+  }
+  if (next_open_try_ms_ != 0) LOG_INFO("access log %s: opened", path.c_str());
+  next_open_try_ms_ = 0;
+  fd_ = fd;
+  owns_fd_ = true;
+}
+
+bool AccessLog::writeBatch(const std::string& data, uint64_t lines, int64_t deadline_ms) {
+  size_t off = 0;
+  while (off < data.size()) {
+    if (fd_ < 0) break;
+    ssize_t n = ::write(fd_, data.data() + off, data.size() - off);
+    if (n > 0) {
+      off += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      // The destination stalls: wait, but keep noticing stop and reopen.
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (reopen_) break;
+        if (stop_ && deadline_ms == 0) deadline_ms = stop_deadline_ms_;
+      }
+      int64_t now = monoMs();
+      if (deadline_ms && now >= deadline_ms) break;
+      pollfd p{fd_, POLLOUT, 0};
+      int wait = deadline_ms ? static_cast<int>(std::min<int64_t>(100, deadline_ms - now)) : 100;
+      ::poll(&p, 1, wait);
+      continue;
+    }
+    write_errors_.fetch_add(1, std::memory_order_relaxed);
+    LOG_ERROR("access log %s: write failed: %s (reopening)", open_path_.c_str(),
+              n < 0 ? strerror(errno) : "wrote nothing");
+    closeDestination();
+    next_open_try_ms_ = monoMs() + 1000;
+    break;
+  }
+  if (off == data.size()) {
+    written_.fetch_add(lines, std::memory_order_relaxed);
+    return true;
+  }
+  // Lines not (fully) written are counted as dropped.
+  lost_.fetch_add(lines, std::memory_order_relaxed);
+  return false;
+}
+
+void AccessLog::run() {
+  constexpr size_t kBatchBytes = 256 * 1024;
+  std::shared_ptr<const Settings> settings;
+  AccessLogEntry entry;
+  std::string batch;
+  batch.reserve(kBatchBytes + 4096);
+  bool stopping = false;
+  for (;;) {
+    bool reopen = false;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      settings = settings_;
+      reopen = reopen_;
+      reopen_ = false;
+      stopping = stop_;
+    }
+    if (reopen || open_path_ != settings->path ||
+        (fd_ < 0 && settings->path != "off" && monoMs() >= next_open_try_ms_)) {
+      if (reopen && settings->path != "off" && settings->path != "stdout") {
+        reopens_.fetch_add(1, std::memory_order_relaxed);
+        LOG_INFO("access log %s: reopening", settings->path.c_str());
+      }
+      openDestination(settings->path);
+    }
+    int64_t deadline = stopping ? stop_deadline_ms_ : 0;
+    uint64_t lines = 0;
+    bool any = false;
+    for (auto& ring : rings_) {
+      while (ring->pop(entry)) {
+        any = true;
+        if (settings->path == "off") continue;  // pushed just before a switch to off
+        formatAccessLogLine(entry, settings->redact, batch);
+        ++lines;
+        if (batch.size() >= kBatchBytes) {
+          if (fd_ >= 0)
+            writeBatch(batch, lines, deadline);
+          else
+            lost_.fetch_add(lines, std::memory_order_relaxed);
+          batch.clear();
+          lines = 0;
+        }
+      }
+    }
+    if (lines) {
+      if (fd_ >= 0)
+        writeBatch(batch, lines, deadline);
+      else
+        lost_.fetch_add(lines, std::memory_order_relaxed);
+      batch.clear();
+    }
+    if (stopping) break;
+    if (!any) {
+      // Workers do not signal each push (that would be a syscall per
+      // request): the writer looks at the rings every 20 ms when idle.
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(20), [this] { return stop_ || reopen_; });
+    }
+  }
+  closeDestination();
+}
+
+std::string AccessLog::renderMetrics() const {
+  using prometheus::ClientMetric;
+  using prometheus::MetricFamily;
+  using prometheus::MetricType;
+  auto counter = [](const char* name, const char* help, uint64_t v) {
+    MetricFamily f{name, help, MetricType::Counter, {}};
+    ClientMetric m;
+    m.counter.value = static_cast<double>(v);
+    f.metric.push_back(m);
+    return f;
+  };
+  std::vector<MetricFamily> families;
+  families.push_back(
+      counter("edgegate_access_log_lines_total", "Access log lines written", linesWritten()));
+  families.push_back(counter("edgegate_access_log_dropped_total",
+                             "Access log lines dropped: a worker's queue was full (the "
+                             "destination stalled) or the destination refused them",
+                             linesDropped()));
+  families.push_back(counter("edgegate_access_log_write_errors_total",
+                             "Failed writes to the access log destination", writeErrors()));
+  families.push_back(
+      counter("edgegate_access_log_reopens_total", "Access log reopens (SIGUSR1)", reopens()));
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, families);
+  return out.str();
+}
+
+}  // namespace edge
