@@ -18,6 +18,7 @@ constexpr size_t kBodyReadChunk = 64 * 1024;
 // Above this many bytes queued toward the client, stop reading the origin;
 // above this many queued toward the origin, stop taking request body.
 constexpr size_t kClientHighWater = 256 * 1024;
+constexpr size_t kClientLowWater = 64 * 1024;
 constexpr size_t kOriginHighWater = 256 * 1024;
 
 bool idempotent(std::string_view m) {
@@ -378,6 +379,26 @@ bool UpstreamRequest::handleHead() {
 }
 
 void UpstreamRequest::processInput() {
+  while (true) {
+    if (!forwardInput()) return;  // finished or aborted
+    if (conn_) {
+      ex_.noteBuffered(evbuffer_get_length(conn_->in()) + evbuffer_get_length(conn_->out()));
+      if (phase_ == Phase::kBody && !paused_for_client_)
+        conn_->setTimer(static_cast<uint64_t>(up_.response_timeout.count()));
+    }
+    ex_.downstream().flush();
+    // The flush may have emptied the client's buffer at once, without ever
+    // waiting for the socket: no writable event will come to resume the
+    // origin read then, so resume here.
+    if (!paused_for_client_ || !conn_ || ex_.finished() ||
+        ex_.downstream().bufferedOut() >= kClientLowWater)
+      return;
+    paused_for_client_ = false;
+    conn_->enableRead(true);
+  }
+}
+
+bool UpstreamRequest::forwardInput() {
   while (conn_ && phase_ != Phase::kDone) {
     if (phase_ == Phase::kAwaitHead) {
       if (!handleHead()) break;
@@ -393,7 +414,7 @@ void UpstreamRequest::processInput() {
         body_remaining_ -= take;
         if (body_remaining_ == 0) {
           finish();
-          return;
+          return false;
         }
         break;
       }
@@ -412,11 +433,11 @@ void UpstreamRequest::processInput() {
           closeConnection();
           phase_ = Phase::kDone;
           ex_.abort(ErrorSource::kUpstream);
-          return;
+          return false;
         }
         if (step.done) {
           finish();
-          return;
+          return false;
         }
         break;
       }
@@ -428,12 +449,7 @@ void UpstreamRequest::processInput() {
       break;
     }
   }
-  if (conn_) {
-    ex_.noteBuffered(evbuffer_get_length(conn_->in()) + evbuffer_get_length(conn_->out()));
-    if (phase_ == Phase::kBody && !paused_for_client_)
-      conn_->setTimer(static_cast<uint64_t>(up_.response_timeout.count()));
-  }
-  ex_.downstream().flush();
+  return true;
 }
 
 void UpstreamRequest::pauseForClient() {
@@ -474,11 +490,11 @@ void UpstreamRequest::fail(uint16_t status, const char* detail, bool retryable) 
   closeConnection();
   bool retry = retryable && canRetry();
   ex_.worker().metrics().recordUpstreamOutcome(
-      up_.name, retry                                      ? WorkerMetrics::kUpstreamRetried
-                : status == 503                            ? WorkerMetrics::kUpstreamNoServer
-                : status == 504                            ? WorkerMetrics::kUpstreamTimeout
+      up_.name, retry                                        ? WorkerMetrics::kUpstreamRetried
+                : status == 503                              ? WorkerMetrics::kUpstreamNoServer
+                : status == 504                              ? WorkerMetrics::kUpstreamTimeout
                 : strncmp(detail, "cannot connect", 14) == 0 ? WorkerMetrics::kUpstreamConnectError
-                                                           : WorkerMetrics::kUpstreamBadResponse);
+                                                             : WorkerMetrics::kUpstreamBadResponse);
   if (retry) {
     attempt();
     return;

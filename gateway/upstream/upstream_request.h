@@ -38,7 +38,11 @@ class UpstreamRequest final : public Deletable, public RequestBodySink, public U
   void attempt();
   void onConnected();
   void sendHead();
+  // Forwards what the origin sent, flushes, and resumes a paused read when
+  // the client took it all.
   void processInput();
+  // False when the exchange ended (finished or aborted) on the way.
+  bool forwardInput();
   bool handleHead();
   void finish();
   // retryable: nothing reached the origin's application in a way that makes
