@@ -9,7 +9,7 @@ PACKAGES=(
   prometheus-cpp-dev nlohmann-json3-dev libxxhash-dev
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev clang-format
-  curl wrk nghttp2-client redis-server nginx-light haproxy openssl python3 procps
+  curl wrk nghttp2-client redis-server nginx-light haproxy openssl python3 procps prometheus chromium
 )
 
 missing=()
@@ -31,7 +31,7 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # The distribution's nginx and redis services are not ours: tests and benchmarks
 # start their own instances on free loopback ports.
-for svc in nginx redis-server haproxy; do
+for svc in nginx redis-server haproxy prometheus; do
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
     systemctl stop "$svc" || true
   fi
