@@ -167,18 +167,17 @@ ROWS="$TMP/rows"
 : >"$ROWS"
 run_one() {
   local round=$1 target=$2 duration=$3 out="$TMP/wrk-$1-$2.txt"
-  local pids="${PROXY_PID[$target]}"
-  [ "$target" = redis ] && pids+=" $REDIS_PID"
-  local c0 c1
-  # shellcheck disable=SC2086
-  c0=$(cpu_ticks $pids)
+  local pid="${PROXY_PID[$target]}"
+  local c0 c1 r0 r1
+  c0=$(cpu_ticks "$pid")
+  r0=$(cpu_ticks "$REDIS_PID")
   BENCH_HOST=${HOST[$target]} BENCH_KEYS=$CONNECTIONS wrk -t"$WRK_THREADS" -c"$CONNECTIONS" \
     -d"$duration" --latency -s "$TMP/keys.lua" "http://127.0.0.1:${PORT[$target]}/" >"$out" 2>&1 ||
     die "wrk failed against $target: $(cat "$out")"
-  # shellcheck disable=SC2086
-  c1=$(cpu_ticks $pids)
+  c1=$(cpu_ticks "$pid")
+  r1=$(cpu_ticks "$REDIS_PID")
   [ "$round" = warmup ] && return
-  local requests rps p50 p99 non2xx errors cpu
+  local requests rps p50 p99 non2xx errors cpu rcpu
   requests=$(awk '/ requests in / {print $1}' "$out")
   rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
   p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
@@ -187,8 +186,10 @@ run_one() {
   errors=$(awk '/Socket errors:/ {gsub(",", ""); print $4 + $6 + $8 + $10}' "$out")
   [ -n "$requests" ] && [ "$requests" -gt 0 ] || die "no requests completed against $target: $out"
   cpu=$(awk -v d=$((c1 - c0)) -v t="$CLK_TCK" -v r="$requests" 'BEGIN { printf "%.2f", d * 1e6 / t / r }')
-  echo "$round $target $rps $p50 $p99 $cpu ${non2xx:-0} ${errors:-0}" >>"$ROWS"
-  log "round $round $target: $rps req/s, p50 ${p50}ms, p99 ${p99}ms, CPU ${cpu}us/req," \
+  rcpu=$(awk -v d=$((r1 - r0)) -v t="$CLK_TCK" -v r="$requests" 'BEGIN { printf "%.2f", d * 1e6 / t / r }')
+  echo "$round $target $rps $p50 $p99 $cpu ${non2xx:-0} ${errors:-0} $rcpu" >>"$ROWS"
+  log "round $round $target: $rps req/s, p50 ${p50}ms, p99 ${p99}ms, CPU ${cpu}us/req" \
+    "(Redis ${rcpu}us/req)," \
     "non-2xx ${non2xx:-0}, socket errors ${errors:-0}"
 }
 
@@ -221,7 +222,10 @@ median() {
 
 STAMP=$(date '+%Y-%m-%d-%H%M')
 mkdir -p "$RESULTS_DIR"
-REPORT="$RESULTS_DIR/$STAMP-ratelimit.md"
+# The default scenario keeps the plain name; another connection count is told in the name.
+SUFFIX=""
+[ "$CONNECTIONS" = 50 ] || SUFFIX="-c$CONNECTIONS"
+REPORT="$RESULTS_DIR/$STAMP-ratelimit$SUFFIX.md"
 NONE_RPS=$(median none 3) LOCAL_RPS=$(median local 3) REDIS_RPS=$(median redis 3)
 NONE_P99=$(median none 5) LOCAL_P99=$(median local 5) REDIS_P99=$(median redis 5)
 {
@@ -249,17 +253,18 @@ NONE_P99=$(median none 5) LOCAL_P99=$(median local 5) REDIS_P99=$(median redis 5
   echo
   echo "## Runs"
   echo
-  echo "| round | target | req/s | p50 ms | p99 ms | CPU µs/req (edgegate + Redis) | non-2xx | socket errors |"
-  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-  awk '{printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8}' "$ROWS"
+  echo "| round | target | req/s | p50 ms | p99 ms | edgegate CPU µs/req | Redis CPU µs/req | non-2xx | socket errors |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  awk '{printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $9, $7,
+    $8}' "$ROWS"
   echo
   echo "## Summary (medians over $ROUNDS rounds)"
   echo
-  echo "| target | req/s | p50 ms | p99 ms | CPU µs/req |"
-  echo "| --- | ---: | ---: | ---: | ---: |"
+  echo "| target | req/s | p50 ms | p99 ms | edgegate CPU µs/req | Redis CPU µs/req |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: |"
   for target in $TARGETS; do
     echo "| $target | $(median "$target" 3) | $(median "$target" 4) | $(median "$target" 5) |" \
-      "$(median "$target" 6) |"
+      "$(median "$target" 6) | $(median "$target" 9) |"
   done
   echo
   awk -v n="$NONE_RPS" -v l="$LOCAL_RPS" -v r="$REDIS_RPS" -v np="$NONE_P99" -v rp="$REDIS_P99" \
@@ -268,6 +273,16 @@ NONE_P99=$(median none 5) LOCAL_P99=$(median local 5) REDIS_P99=$(median redis 5
         (l / n - 1) * 100, lp - np
       printf "- Redis store vs no limit: p99 %+.3f ms (goal: under +1 ms), requests/s %+.1f%%\n",
         rp - np, (r / n - 1) * 100 }'
+  # Paired by round (a round's targets ran back to back, under the same background load):
+  # the median of the per-round differences is steadier than the difference of medians.
+  awk '$2 == "none" {n[$1] = $3; np[$1] = $5} $2 == "local" {l[$1] = $3}
+    $2 == "redis" {rp[$1] = $5}
+    END { for (r in n) { print (l[r] / n[r] - 1) * 100, rp[r] - np[r] } }' "$ROWS" >"$TMP/paired"
+  echo "- paired by round (median of the per-round differences): local store requests/s" \
+    "$(cut -d' ' -f1 "$TMP/paired" | sort -g | awk '{v[NR] = $1} END {
+      printf "%+.1f%%", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')," \
+    "Redis store p99 $(cut -d' ' -f2 "$TMP/paired" | sort -g | awk '{v[NR] = $1} END {
+      printf "%+.3f ms", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')"
   echo "- decisions during the runs: local $LOCAL_ALLOWED allowed, $LOCAL_LIMITED limited;" \
     "Redis $REDIS_ALLOWED allowed, $REDIS_LIMITED limited, $REDIS_ERRORS errors (on_error)"
   if awk '$7 != 0 || $8 != 0 {bad = 1} END {exit !bad}' "$ROWS" || [ "$REDIS_ERRORS" != 0 ]; then
