@@ -19,7 +19,7 @@ CONNECTIONS=${CONNECTIONS:-50}
 ROUNDS=${ROUNDS:-3}
 WRK_THREADS=${WRK_THREADS:-1}
 WARMUP=${WARMUP:-2s}
-TARGETS=${TARGETS:-origin edgegate nginx}
+TARGETS=${TARGETS:-origin edgegate edgegate-log nginx}
 EDGEGATE_BIN=${EDGEGATE_BIN:-build/edgegate}
 ORIGIN_BIN=${ORIGIN_BIN:-build/edgegate-origin}
 NGINX_BIN=${NGINX_BIN:-nginx}
@@ -47,7 +47,7 @@ done
 if [[ " $TARGETS " == *" edgegate "* && ! -x "$EDGEGATE_BIN" ]]; then
   # The gateway may not be built yet: measure the rest rather than nothing, and say so.
   log "warning: $EDGEGATE_BIN not found: edgegate is skipped (set EDGEGATE_BIN or build it)"
-  TARGETS=$(echo "$TARGETS" | sed 's/\bedgegate\b//')
+  TARGETS=$(echo "$TARGETS" | sed 's/\bedgegate\(-log\)\?\b//g')
 fi
 if [[ " $TARGETS " == *" nginx "* ]]; then
   NGINX_BIN=$(command -v "$NGINX_BIN") || die "nginx not found (apt-get install nginx-light)"
@@ -111,7 +111,7 @@ cpu_ticks() {
   echo "$total"
 }
 
-read -r EDGEGATE_PORT ADMIN_PORT NGINX_PORT < <(free_ports 3)
+read -r EDGEGATE_PORT ADMIN_PORT NGINX_PORT LOG_PORT LOG_ADMIN_PORT < <(free_ports 5)
 CLK_TCK=$(getconf CLK_TCK)
 
 # The origin: one thread, like the proxies' one worker.
@@ -151,6 +151,21 @@ if [[ " $TARGETS " == *" edgegate "* ]]; then
   URL[edgegate]="http://127.0.0.1:$EDGEGATE_PORT/"
   wait_ready edgegate "${URL[edgegate]}" "${PROXY_PIDS[edgegate]}"
   VERSIONS+=$'\n'"- edgegate: $("$EDGEGATE_BIN" --version 2>&1 | head -1) ($EDGEGATE_BIN)"
+fi
+
+# edgegate-log: the same edgegate with its access log written to a file (the cost of the log
+# line, its queue and its writer thread; metrics are always on).
+if [[ " $TARGETS " == *" edgegate-log "* ]]; then
+  render bench/edgegate.yaml.in | sed -e "s|^    path: off|    path: $TMP/access.log|" \
+    -e "s|127.0.0.1:$EDGEGATE_PORT|127.0.0.1:$LOG_PORT|" \
+    -e "s|127.0.0.1:$ADMIN_PORT|127.0.0.1:$LOG_ADMIN_PORT|" >"$TMP/edgegate-log.yaml"
+  grep -q "path: $TMP/access.log" "$TMP/edgegate-log.yaml" || die "edgegate-log: no access_log path"
+  "$EDGEGATE_BIN" -c "$TMP/edgegate-log.yaml" >"$TMP/edgegate-log.log" 2>&1 &
+  PIDS+=($!)
+  NAMES[$!]=edgegate-log
+  PROXY_PIDS[edgegate-log]=$!
+  URL[edgegate-log]="http://127.0.0.1:$LOG_PORT/"
+  wait_ready edgegate-log "${URL[edgegate-log]}" "${PROXY_PIDS[edgegate-log]}"
 fi
 
 if [[ " $TARGETS " == *" nginx "* ]]; then
@@ -299,6 +314,14 @@ REPORT="$RESULTS_DIR/$STAMP-http1-keepalive$SUFFIX.md"
   else
     echo
     echo "edgegate was not run (binary missing or not in TARGETS): no edgegate / nginx ratios."
+  fi
+  if [[ " $TARGETS " == *" edgegate "* && " $TARGETS " == *" edgegate-log "* ]]; then
+    echo
+    echo "Access log to a file (edgegate-log) / off (edgegate):"
+    echo
+    echo "- CPU per request: **$(ratio "$(median edgegate-log 6)" "$(median edgegate 6)")**"
+    echo "- requests/s: **$(ratio "$(median edgegate-log 3)" "$(median edgegate 3)")**"
+    echo "- lines written: $(wc -l <"$TMP/access.log" 2>/dev/null || echo 0)"
   fi
   if awk '$8 != 0 || $9 != 0 {bad = 1} END {exit !bad}' "$ROWS"; then
     echo
