@@ -4,6 +4,7 @@ proxies, header / cookie keys with their fallback, shadow mode, the decisions me
 flood of distinct keys that stays within max_keys."""
 
 import http.client as httpclient
+import json
 import os
 import re
 import shutil
@@ -122,6 +123,22 @@ class LocalRateLimitTest(EdgeTestCase):
                         for i in range(7)]
             self.assertEqual(statuses, [200] * 5 + [429] * 2)
 
+    def test_ipv6_clients_grouped_by_prefix(self):
+        policies = {"auth": {"rate": "1/1h", "burst": 2, "key": "client_ip"},
+                    "exact": {"rate": "1/1h", "burst": 2, "key": "client_ip", "ipv6_prefix": 128}}
+        routes = [route("login", path="/echo/login", rate_limit="auth"),
+                  route("exact", path="/echo/exact", rate_limit="exact")]
+        with Origin("rl") as o, \
+                Gateway(rl_config(o, policies, routes, trusted=["127.0.0.1/32"])) as gw:
+            xff = lambda ip: {"X-Forwarded-For": ip}  # noqa: E731
+            # One /64 is one client, whichever of its addresses it uses.
+            self.assertEqual([post(gw, "/echo/login", xff("2001:db8:1:2::%x" % i))[0]
+                              for i in range(1, 4)], [200, 200, 429])
+            self.assertEqual(post(gw, "/echo/login", xff("2001:db8:1:3::1"))[0], 200)
+            # ipv6_prefix: 128 keys each address apart.
+            self.assertEqual([post(gw, "/echo/exact", xff("2001:db8:1:2::%x" % i))[0]
+                              for i in range(1, 5)], [200] * 4)
+
     def test_header_and_cookie_keys_fall_back_to_client_ip(self):
         policies = {"api": {"rate": "1/1h", "burst": 2, "key": "header:X-Api-Key"},
                     "inv": {"rate": "30/1h", "burst": 2, "key": "cookie:session"}}
@@ -146,6 +163,37 @@ class LocalRateLimitTest(EdgeTestCase):
             self.assertIn(r.header("Retry-After"), ("120", "119"))
             # The cookie value used as key never appears in the logs.
             self.assertNotIn("s1", read(gw.stderr_path))
+
+    def test_access_log_ratelimit_field_without_key_values(self):
+        policies = {"inv": {"rate": "1/1h", "burst": 1, "key": "cookie:session"},
+                    "trial": {"rate": "1/1h", "burst": 1, "mode": "shadow"}}
+        routes = [route("inv", prefix="/echo/invites", rate_limit="inv"),
+                  route("trial", prefix="/echo/trial", rate_limit="trial"),
+                  route("default", prefix="/")]
+        with Origin("rl") as o:
+            cfg = rl_config(o, policies, routes)
+            cfg["server"]["access_log"] = {"path": "@TMP@/access.log"}
+            with Gateway(cfg) as gw:
+                cookie = {"Cookie": "session=secret-session-value-42"}
+                rids = {}
+                for expect in ("allowed", "limited"):
+                    r = gw.get("/echo/invites/1", cookie)
+                    rids[r.header("X-Request-Id")] = expect
+                for expect in ("allowed", "shadow_limited"):
+                    r = gw.get("/echo/trial")
+                    self.assertEqual(r.status, 200)
+                    rids[r.header("X-Request-Id")] = expect
+                rids[gw.get("/echo/none").header("X-Request-Id")] = None
+                path = os.path.join(gw.dir, "access.log")
+                entries = wait_for(lambda: [json.loads(line) for line in read(path).splitlines()
+                                            if line.strip()] if os.path.exists(path) and
+                                   len(read(path).splitlines()) >= 5 else None, 10,
+                                   what="5 access log lines")
+                seen = dict((e["request_id"], e["ratelimit"]) for e in entries)
+                for rid, expect in rids.items():
+                    self.assertEqual(seen.get(rid, "missing"), expect, rid)
+                self.assertNotIn("secret-session-value-42", read(path))
+                self.assertNotIn("secret-session-value-42", read(gw.stderr_path))
 
     def test_all_policies_of_a_route_must_allow(self):
         policies = {"small": {"rate": "1/1h", "burst": 2}, "large": {"rate": "1/1h", "burst": 3}}
