@@ -128,5 +128,26 @@ class RedisRateLimitTest(EdgeTestCase):
                 self.fail("Redis decisions did not come back after SIGCONT")
 
 
+    def test_reload_changes_policies_and_store(self):
+        with Redis() as redis, Origin("rl") as o:
+            cfg = redis_config(o, redis, policies={"auth": {"rate": "1/1h", "burst": 2}})
+            cfg["rate_limits"]["store"] = "local"
+            with Gateway(cfg) as gw:
+                self.assertEqual([login(gw)[0].status for _ in range(3)], [200, 200, 429])
+                # A bigger burst for the same policy: the bucket keeps what was spent.
+                cfg["rate_limits"]["policies"]["auth"]["burst"] = 4
+                gw.reload(cfg)
+                gw.wait_reloads(1, result="success")
+                self.assertEqual([login(gw)[0].status for _ in range(3)], [200, 200, 429])
+                self.assertEqual(redis.command("KEYS", "edgegate:rl:*"), [])
+                # Switched to Redis: a fresh bucket there, and the key appears in Redis.
+                cfg["rate_limits"]["store"] = "redis"
+                gw.reload(cfg)
+                gw.wait_reloads(2, result="success")
+                self.assertEqual([login(gw)[0].status for _ in range(5)], [200] * 4 + [429])
+                self.assertEqual(len(redis.command("KEYS", "edgegate:rl:*")), 1)
+                self.assertEqual(decisions(gw, "error"), 0)
+
+
 if __name__ == "__main__":
     main()
