@@ -22,18 +22,18 @@ constexpr size_t kOutLowWater = 64 * 1024;
 constexpr uint64_t kLingerMs = 2000;
 }  // namespace
 
-Http1Connection::Http1Connection(Worker& worker, UniqueFd fd, ClientInfo client)
+Http1Connection::Http1Connection(Worker& worker, Transport transport, ClientInfo client)
     : worker_(worker),
-      fd_(std::move(fd)),
+      transport_(std::move(transport)),
       client_(std::move(client)),
       in_(evbuffer_new()),
       out_(evbuffer_new()),
       parser_(http1::HeadLimits{
           static_cast<uint32_t>(worker.snapshot()->config().server.limits.max_header_bytes)}) {
   event_base* base = worker_.loop().base();
-  read_ev_ = makeEvent<Http1Connection, &Http1Connection::onRead>(base, fd_.get(),
+  read_ev_ = makeEvent<Http1Connection, &Http1Connection::onRead>(base, transport_.fd(),
                                                                   EV_READ | EV_PERSIST, this);
-  write_ev_ = makeEvent<Http1Connection, &Http1Connection::onWrite>(base, fd_.get(),
+  write_ev_ = makeEvent<Http1Connection, &Http1Connection::onWrite>(base, transport_.fd(),
                                                                     EV_WRITE | EV_PERSIST, this);
   timer_ev_ = makeEvent<Http1Connection, &Http1Connection::onTimer>(base, -1, 0, this);
 }
@@ -47,7 +47,12 @@ Http1Connection::~Http1Connection() {
 
 void Http1Connection::start() {
   setReading(true);
-  arm(Timer::kIdle, worker_.snapshot()->config().server.limits.idle_timeout.count());
+  const auto& limits = worker_.snapshot()->config().server.limits;
+  // A TLS handshake must complete within header_timeout (then the idle timer runs).
+  if (transport_.tls())
+    arm(Timer::kHeader, limits.header_timeout.count());
+  else
+    arm(Timer::kIdle, limits.idle_timeout.count());
 }
 
 void Http1Connection::drain() {
@@ -58,10 +63,12 @@ void Http1Connection::drain() {
 void Http1Connection::setReading(bool on) {
   if (on == reading_ || dead_) return;
   reading_ = on;
-  if (on)
+  if (on) {
     event_add(read_ev_.get(), nullptr);
-  else
+    if (transport_.hasPending()) event_active(read_ev_.get(), EV_READ, 0);
+  } else if (!read_forced_) {
     event_del(read_ev_.get());
+  }
 }
 
 void Http1Connection::arm(Timer t, uint64_t ms) {
@@ -77,14 +84,32 @@ void Http1Connection::arm(Timer t, uint64_t ms) {
 void Http1Connection::onRead(short) {
   if (lingering_) {
     char discard[16384];
-    ssize_t n = ::read(fd_.get(), discard, sizeof discard);
+    ssize_t n = ::read(transport_.fd(), discard, sizeof discard);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) destroy();
     return;
   }
+  if (transport_.tls()) {
+    if (transport_.writeWantsRead()) {
+      flush();
+      if (dead_) return;
+    }
+    if (read_forced_ && !transport_.writeWantsRead()) {
+      read_forced_ = false;
+      if (!reading_) event_del(read_ev_.get());
+    }
+    if (!reading_) return;
+  }
   ssize_t n =
-      readInto(in_.get(), fd_.get(), exchange_ && !request_done_ ? kBodyReadChunk : kHeadReadChunk);
+      transport_.read(in_.get(), exchange_ && !request_done_ ? kBodyReadChunk : kHeadReadChunk);
+  if (transport_.tls()) {
+    afterTlsRead();
+    if (dead_) return;
+  }
   if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+      if (transport_.readWantsWrite()) flush();  // arms the write event
+      return;
+    }
     destroy();
     return;
   }
@@ -108,6 +133,23 @@ void Http1Connection::onRead(short) {
   }
   if (head_start_us_ == 0 && !exchange_) head_start_us_ = Loop::nowMicros();
   process();
+  // Decrypted bytes left inside OpenSSL: no socket event will announce them.
+  if (!dead_ && reading_ && transport_.hasPending()) event_active(read_ev_.get(), EV_READ, 0);
+}
+
+void Http1Connection::afterTlsRead() {
+  bool ok = false;
+  if (!transport_.takeHandshakeOutcome(&ok)) return;
+  if (client_.listener)
+    worker_.metrics().recordTlsHandshake(*client_.listener, transport_.version(), ok);
+  if (!ok) {
+    LOG_DEBUG("client %s: TLS handshake failed", client_.ip.c_str());
+    return;
+  }
+  client_.sni.assign(transport_.serverName());
+  arm(Timer::kIdle, worker_.snapshot()->config().server.limits.idle_timeout.count());
+  // transport_.alpn() picks the codec here once HTTP/2 exists; only
+  // http/1.1 is offered today.
 }
 
 void Http1Connection::process() {
@@ -376,7 +418,7 @@ void Http1Connection::closeAfterFlush() {
 void Http1Connection::flush() {
   if (dead_) return;
   while (evbuffer_get_length(out_.get()) > 0) {
-    int n = evbuffer_write(out_.get(), fd_.get());
+    int n = transport_.write(out_.get());
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       if (errno == EINTR) continue;
@@ -389,6 +431,14 @@ void Http1Connection::flush() {
   }
   if (!written_waits_.empty()) completeWritten();
   bool pending = evbuffer_get_length(out_.get()) > 0;
+  if (transport_.tls()) {
+    // A TLS read may wait for the socket to be writable, a write for it to be readable.
+    if (transport_.readWantsWrite() && reading_) pending = true;
+    if (transport_.writeWantsRead() && !read_forced_) {
+      read_forced_ = true;
+      event_add(read_ev_.get(), nullptr);
+    }
+  }
   if (pending != write_armed_) {
     write_armed_ = pending;
     if (pending)
@@ -400,7 +450,7 @@ void Http1Connection::flush() {
     // Lingering close: shut our side, then drain the client's until EOF, so
     // unread request bytes do not turn into a reset that eats the response.
     lingering_ = true;
-    ::shutdown(fd_.get(), SHUT_WR);
+    transport_.shutdownWrite();
     reading_ = false;
     setReading(true);
     arm(Timer::kLinger, kLingerMs);
@@ -420,6 +470,10 @@ void Http1Connection::completeWritten() {
 void Http1Connection::onWrite(short) {
   flush();
   if (dead_) return;
+  if (transport_.readWantsWrite() && !lingering_) {
+    onRead(EV_READ);
+    if (dead_) return;
+  }
   updateIoTimer();
   if (exchange_ && evbuffer_get_length(out_.get()) < kOutLowWater)
     exchange_->onDownstreamWritable();

@@ -11,6 +11,7 @@
 #include "gateway/exchange.h"
 #include "gateway/http1/parser.h"
 #include "gateway/loop.h"
+#include "gateway/transport.h"
 
 namespace edge {
 
@@ -18,7 +19,7 @@ class Worker;
 
 class Http1Connection final : public Deletable, public Downstream {
  public:
-  Http1Connection(Worker& worker, UniqueFd fd, ClientInfo client);
+  Http1Connection(Worker& worker, Transport transport, ClientInfo client);
   ~Http1Connection() override;
 
   void start();
@@ -55,9 +56,11 @@ class Http1Connection final : public Deletable, public Downstream {
   void destroy();
   // Completes the records whose responses are now entirely handed to the socket.
   void completeWritten();
+  // TLS: handshake outcome (metrics, SNI), and reads the kernel cannot signal.
+  void afterTlsRead();
 
   Worker& worker_;
-  UniqueFd fd_;
+  Transport transport_;
   ClientInfo client_;
   EventPtr read_ev_, write_ev_, timer_ev_;
   EvbufferPtr in_, out_;
@@ -79,6 +82,7 @@ class Http1Connection final : public Deletable, public Downstream {
   Timer timer_ = Timer::kNone;
   bool reading_ = false;
   bool write_armed_ = false;
+  bool read_forced_ = false;  // TLS: read event armed for a write blocked on reading
   bool keep_alive_ = true;
   bool request_done_ = true;
   bool continue_sent_ = false;

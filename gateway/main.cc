@@ -14,6 +14,7 @@
 #include "conf/loader.h"
 #include "gateway/log.h"
 #include "gateway/server.h"
+#include "tls/context.h"
 
 namespace {
 
@@ -32,6 +33,14 @@ int validate(const std::string& path) {
   auto result = edge::conf::loadConfigFile(path);
   if (!result.ok()) {
     for (const auto& e : result.errors) printf("%s\n", e.str().c_str());
+    return 1;
+  }
+  // Certificates and keys: readable, matching, not expired (OpenSSL, in tls/).
+  edge::tls::LoadReport report;
+  edge::tls::buildTlsSet(*result.config, report);
+  for (const auto& w : report.warnings) printf("warning: %s\n", w.c_str());
+  if (!report.ok()) {
+    for (const auto& e : report.errors) printf("%s\n", e.c_str());
     return 1;
   }
   printf("configuration OK\n");

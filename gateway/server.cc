@@ -13,6 +13,7 @@
 #include "conf/loader.h"
 #include "gateway/access_log.h"
 #include "gateway/admin/admin_server.h"
+#include "gateway/admin/status_page.h"
 #include "gateway/log.h"
 #include "gateway/worker.h"
 
@@ -84,10 +85,6 @@ uint16_t boundPort(int fd) {
 bool Server::openListeners(std::vector<std::vector<ListenSocket>>& per_worker) {
   const auto& cfg = snapshot_->config();
   for (const auto& l : cfg.listeners) {
-    if (l.tls) {
-      LOG_ERROR("listener %s: TLS listeners are not supported by this build yet", l.name.c_str());
-      return false;
-    }
     uint16_t port = l.bind.port;
     for (auto& sockets : per_worker) {
       std::string error;
@@ -100,8 +97,8 @@ bool Server::openListeners(std::vector<std::vector<ListenSocket>>& per_worker) {
       if (port == 0) port = boundPort(fd.get());
       sockets.push_back(ListenSocket{l.name, std::move(fd)});
     }
-    LOG_INFO("listener %s on %s:%u (%zu workers)", l.name.c_str(), l.bind.host.c_str(), port,
-             per_worker.size());
+    LOG_INFO("listener %s on %s:%u (%zu workers%s)", l.name.c_str(), l.bind.host.c_str(), port,
+             per_worker.size(), l.tls ? ", TLS" : "");
   }
   return true;
 }
@@ -110,9 +107,29 @@ int Server::run() {
   const auto& cfg = snapshot_->config();
   unsigned n = cfg.server.workers ? cfg.server.workers : 1;
   std::vector<std::vector<ListenSocket>> sockets(n);
+  std::vector<std::string> tls_errors;
+  auto tls_set = loadTls(cfg, &tls_errors);
+  if (!tls_set) return 1;
+  {
+    std::lock_guard<std::mutex> lock(snapshot_mu_);
+    tls_ = tls_set;
+  }
   if (!openListeners(sockets)) return 1;
 
   admin_ = std::make_unique<AdminServer>(*this);
+  // With no TLS listener at start there is nothing to report (an absent series).
+  if (!tls_set->by_listener.empty())
+    admin_->sources().certificates = [this] {
+      std::shared_ptr<const tls::TlsSet> set;
+      {
+        std::lock_guard<std::mutex> lock(snapshot_mu_);
+        set = tls_;
+      }
+      std::vector<CertificateExpiry> out;
+      if (set)
+        for (const auto& c : set->certificates()) out.push_back({c.path, c.not_after});
+      return out;
+    };
   std::string error;
   if (!admin_->start(cfg.server.admin.bind, &error)) {
     LOG_ERROR("admin listener %s: %s", cfg.server.admin.bind.str().c_str(), error.c_str());
@@ -124,7 +141,10 @@ int Server::run() {
   for (unsigned i = 0; i < n; ++i)
     workers_.push_back(std::make_unique<Worker>(*this, i, snapshot_, metrics_.addShard()));
   workers_running_ = n;
-  for (unsigned i = 0; i < n; ++i) workers_[i]->start(std::move(sockets[i]));
+  for (unsigned i = 0; i < n; ++i) {
+    workers_[i]->setTlsNow(tls_set);
+    workers_[i]->start(std::move(sockets[i]));
+  }
 
   for (int sig : {SIGHUP, SIGTERM, SIGINT, SIGUSR1}) {
     EventPtr ev(evsignal_new(loop_.base(), sig, &Server::onSignal, this));
@@ -189,18 +209,47 @@ ReloadResult Server::reload() {
       old_cfg.server.admin.bind.str() != new_cfg.server.admin.bind.str())
     LOG_WARN("reload: changes to listeners, workers or the admin address apply at restart");
 
+  // New certificates: a failure keeps the running configuration and its certificates.
+  auto tls_set = loadTls(new_cfg, &result.errors);
+  if (!tls_set) {
+    LOG_ERROR("reload of %s failed: TLS certificates; the running configuration stays",
+              config_path_.c_str());
+    metrics_.configReloaded(false);
+    return result;
+  }
   auto snap = Snapshot::build(loaded.config, ++generation_);
   {
     std::lock_guard<std::mutex> lock(snapshot_mu_);
     snapshot_ = snap;
+    tls_ = tls_set;
   }
-  for (auto& w : workers_) w->setSnapshot(snap);
+  for (auto& w : workers_) {
+    w->setSnapshot(snap);
+    w->setTls(tls_set);
+  }
   if (access_log_) access_log_->configure(new_cfg.server.access_log);
   metrics_.configReloaded(true);
   LOG_INFO("reloaded %s (generation %llu)", config_path_.c_str(),
            static_cast<unsigned long long>(generation_));
   result.ok = true;
   return result;
+}
+
+std::shared_ptr<const tls::TlsSet> Server::loadTls(const conf::Config& cfg,
+                                                   std::vector<std::string>* errors) {
+  tls::LoadReport report;
+  auto set = tls::buildTlsSet(cfg, report);
+  for (const auto& w : report.warnings) LOG_WARN("tls: %s", w.c_str());
+  for (const auto& e : report.errors) {
+    LOG_ERROR("tls: %s", e.c_str());
+    if (errors) errors->push_back(e);
+  }
+  if (set) {
+    for (const auto& c : set->certificates())
+      LOG_INFO("tls: %s serves %zu name(s), %s, expires at %lld", c.path.c_str(), c.names.size(),
+               c.ecdsa ? "ECDSA" : "RSA", static_cast<long long>(c.not_after));
+  }
+  return set;
 }
 
 ReloadResult Server::reloadFromOtherThread() {

@@ -13,6 +13,7 @@
 #include "gateway/loop.h"
 #include "gateway/metrics.h"
 #include "gateway/snapshot.h"
+#include "tls/context.h"
 
 namespace edge {
 
@@ -49,6 +50,9 @@ class Server {
 
  private:
   ReloadResult reload();  // main thread
+  // Loads every listener's certificates; logs warnings and errors.
+  std::shared_ptr<const tls::TlsSet> loadTls(const conf::Config& cfg,
+                                             std::vector<std::string>* errors);
   void beginDrain();
   bool openListeners(std::vector<std::vector<struct ListenSocket>>& per_worker);
   static void onSignal(evutil_socket_t sig, short, void* arg);
@@ -57,6 +61,7 @@ class Server {
   Loop loop_;
   mutable std::mutex snapshot_mu_;
   SnapshotPtr snapshot_;
+  std::shared_ptr<const tls::TlsSet> tls_;  // guarded by snapshot_mu_
   uint64_t generation_ = 1;
   Metrics metrics_;
   std::unique_ptr<AccessLog> access_log_;

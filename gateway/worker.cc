@@ -54,6 +54,8 @@ void Worker::start(std::vector<ListenSocket> sockets) {
     l->name = s.name;
     l->fd = std::move(s.fd);
     l->worker = this;
+    for (const auto& cl : snapshot_->config().listeners)
+      if (cl.name == s.name) l->tls = cl.tls.has_value();
     l->ev.reset(event_new(
         loop_.base(), l->fd.get(), EV_READ | EV_PERSIST,
         [](evutil_socket_t, short, void* arg) {
@@ -79,6 +81,10 @@ void Worker::run() {
 
 void Worker::setSnapshot(SnapshotPtr snapshot) {
   loop_.post([this, s = std::move(snapshot)]() mutable { snapshot_ = std::move(s); });
+}
+
+void Worker::setTls(std::shared_ptr<const tls::TlsSet> set) {
+  loop_.post([this, s = std::move(set)]() mutable { tls_ = std::move(s); });
 }
 
 void Worker::drain() {
@@ -140,6 +146,7 @@ void Worker::onAccept(Listening& l) {
     }
     info.ip = text;
     info.listener = &l.name;
+    info.tls = l.tls;
     if (!server_.admitConnection(info, limits)) {
       LOG_DEBUG("listener %s: connection from %s refused: connection limit", l.name.c_str(), text);
       continue;  // owned closes it
@@ -147,7 +154,30 @@ void Worker::onAccept(Listening& l) {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     metrics_->connectionOpened(l.name);
-    auto conn = std::make_unique<Http1Connection>(*this, std::move(owned), std::move(info));
+    Transport transport(std::move(owned));
+    if (l.tls) {
+      // The context of the current configuration; a reload swaps it for new connections only.
+      std::shared_ptr<const tls::ServerContext> ctx;
+      if (tls_) {
+        auto it = tls_->by_listener.find(l.name);
+        if (it != tls_->by_listener.end()) ctx = it->second;
+      }
+      if (!ctx) {
+        LOG_WARN("listener %s: no TLS context loaded: connection closed", l.name.c_str());
+        metrics_->connectionClosed(l.name);
+        server_.releaseConnection(info);
+        continue;
+      }
+      tls::SslPtr ssl = ctx->newSsl(transport.fd());
+      if (!ssl) {
+        LOG_WARN("listener %s: SSL_new failed: connection closed", l.name.c_str());
+        metrics_->connectionClosed(l.name);
+        server_.releaseConnection(info);
+        continue;
+      }
+      transport = Transport(UniqueFd(transport.release()), std::move(ctx), std::move(ssl));
+    }
+    auto conn = std::make_unique<Http1Connection>(*this, std::move(transport), std::move(info));
     auto* raw = conn.get();
     connections_.emplace(raw, std::move(conn));
     raw->start();

@@ -15,6 +15,7 @@
 #include "gateway/metrics.h"
 #include "gateway/snapshot.h"
 #include "gateway/upstream/pool.h"
+#include "tls/context.h"
 
 namespace edge {
 
@@ -36,6 +37,10 @@ class Worker {
   void join();
   // Any thread.
   void setSnapshot(SnapshotPtr snapshot);
+  // The TLS contexts of the listeners: before start() from the main thread,
+  // then posted (reload). Open connections keep the SSL they have.
+  void setTls(std::shared_ptr<const tls::TlsSet> set);
+  void setTlsNow(std::shared_ptr<const tls::TlsSet> set) { tls_ = std::move(set); }
   void drain();
   void stopNow();
 
@@ -73,6 +78,7 @@ class Worker {
     UniqueFd fd;
     EventPtr ev;
     Worker* worker;
+    bool tls = false;
   };
   void run();
   void shutdownObjects();
@@ -83,6 +89,7 @@ class Worker {
   unsigned index_;
   Loop loop_;
   SnapshotPtr snapshot_;
+  std::shared_ptr<const tls::TlsSet> tls_;
   WorkerMetrics* metrics_;
   UpstreamPools pools_;
   std::vector<std::unique_ptr<Policy>> policies_;

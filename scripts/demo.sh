@@ -32,10 +32,24 @@ s.close()
 PY
 }
 export EDGEGATE_HTTP_PORT=${EDGEGATE_HTTP_PORT:-$(free_port 8080)}
+export EDGEGATE_HTTPS_PORT=${EDGEGATE_HTTPS_PORT:-$(free_port 8443)}
 export EDGEGATE_ADMIN_PORT=${EDGEGATE_ADMIN_PORT:-$(free_port 9901)}
 PORT_A=$(free_port 3000)
 PORT_B=$(free_port 3001)
 export ORIGIN_A=127.0.0.1:$PORT_A ORIGIN_B=127.0.0.1:$PORT_B
+
+# A self-signed certificate for the HTTPS listener, made on the first run (and again
+# when it is about to expire) in demo-run/tls/, which git ignores: never commit a key.
+export EDGEGATE_TLS_DIR=$ROOT/demo-run/tls
+if ! openssl x509 -checkend 86400 -noout -in "$EDGEGATE_TLS_DIR/demo.pem" >/dev/null 2>&1; then
+  mkdir -p "$EDGEGATE_TLS_DIR"
+  (umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$EDGEGATE_TLS_DIR/demo.key" -out "$EDGEGATE_TLS_DIR/demo.pem" -days 90 \
+    -subj "/CN=localhost" \
+    -addext "subjectAltName=DNS:localhost,DNS:demo.test,DNS:www.demo.test,IP:127.0.0.1" \
+    >/dev/null 2>&1) || { echo "demo: openssl could not make the demo certificate" >&2; exit 1; }
+  echo "demo: made a self-signed certificate in $EDGEGATE_TLS_DIR"
+fi
 
 RUN=$(mktemp -d /tmp/edgegate-demo.XXXXXX)
 pids=()
@@ -61,13 +75,16 @@ for _ in $(seq 50); do
 done
 
 P=$EDGEGATE_HTTP_PORT
+S=$EDGEGATE_HTTPS_PORT
 A=$EDGEGATE_ADMIN_PORT
 cat <<MSG
 
-edgegate is running on http://127.0.0.1:$P (admin on 127.0.0.1:$A),
+edgegate is running on http://127.0.0.1:$P and https://localhost:$S (admin on 127.0.0.1:$A),
 in front of two demo origins ($ORIGIN_A, $ORIGIN_B). Try:
 
   curl -i http://127.0.0.1:$P/                       # 1 KiB from an origin (see X-Origin alternate)
+  curl -s --cacert demo-run/tls/demo.pem https://localhost:$S/echo   # over TLS: X-Forwarded-Proto: https
+  openssl s_client -connect 127.0.0.1:$S -servername demo.test </dev/null | head   # the certificate
   curl -s http://127.0.0.1:$P/echo | python3 -m json.tool   # what the origin received (X-Forwarded-*, X-Request-Id)
   curl -i -H 'Host: unknown.test' http://127.0.0.1:$P/      # 421: no site for that host
   curl -i http://127.0.0.1:$P/delay/200              # a slow origin answer

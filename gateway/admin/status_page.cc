@@ -130,7 +130,7 @@ json statusJson(Server& server, const StatusSources& sources, uint64_t now_us) {
            {"not_after", isoTime(c.not_after)},
            {"days_left", static_cast<double>(c.not_after - ts.tv_sec) / 86400.0}});
   } else {
-    certs["reason"] = "TLS is not built yet: no certificates are loaded";
+    certs["reason"] = "no TLS listener: no certificates are loaded";
   }
 
   AccessLog& log = server.accessLog();

@@ -1,0 +1,81 @@
+#pragma once
+// The byte transport under a client connection: plain TCP or TLS over it.
+// Reads into and writes from evbuffers with the errno conventions of
+// read(2) / evbuffer_write: >0 bytes, 0 end of stream (reads), -1 with errno
+// EAGAIN when the socket is not ready. The plain path is an inline call of
+// what the codec did before; TLS goes through OpenSSL on the same socket.
+//
+// With TLS a read can be blocked on the socket being writable (a handshake
+// message to send) and a write on it being readable: readWantsWrite() /
+// writeWantsRead() say so after an EAGAIN, and the connection arms the other
+// event. hasPending(): decrypted bytes are buffered inside OpenSSL, which
+// the kernel cannot signal: read again without waiting for an event.
+//
+// The codec is chosen by the connection from alpn() once the handshake is
+// done ("http/1.1" or none today; "h2" selects an HTTP/2 codec later).
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "gateway/loop.h"
+#include "tls/ssl_handles.h"
+
+namespace edge {
+namespace tls {
+class ServerContext;
+}
+
+class Transport {
+ public:
+  explicit Transport(UniqueFd fd) : fd_(std::move(fd)) {}
+  Transport(UniqueFd fd, std::shared_ptr<const tls::ServerContext> ctx, tls::SslPtr ssl);
+  Transport(Transport&&) noexcept = default;
+  Transport& operator=(Transport&&) noexcept = default;
+  ~Transport();
+
+  int fd() const { return fd_.get(); }
+  // Plain transports only: gives the socket back.
+  int release() { return fd_.release(); }
+  bool tls() const { return ssl_ != nullptr; }
+
+  ssize_t read(evbuffer* in, size_t max) {
+    if (!ssl_) return readInto(in, fd_.get(), max);
+    return tlsRead(in, max);
+  }
+  int write(evbuffer* out) {
+    if (!ssl_) return evbuffer_write(out, fd_.get());
+    return tlsWrite(out);
+  }
+  // End of our output: close_notify (TLS), then FIN.
+  void shutdownWrite();
+
+  // TLS only (false for plain).
+  bool readWantsWrite() const { return read_wants_write_; }
+  bool writeWantsRead() const { return write_wants_read_; }
+  bool hasPending() const { return ssl_ && tlsPending(); }
+  bool handshakeDone() const;
+  // Once, when the handshake has just completed or failed: true and sets ok.
+  bool takeHandshakeOutcome(bool* ok);
+  std::string_view serverName() const;
+  std::string_view alpn() const;
+  std::string_view version() const;
+
+ private:
+  ssize_t tlsRead(evbuffer* in, size_t max);
+  int tlsWrite(evbuffer* out);
+  bool tlsPending() const;
+  // errno-style result for an SSL_get_error code; sets the want flags.
+  int failure(int ssl_error, bool reading);
+
+  UniqueFd fd_;
+  std::shared_ptr<const tls::ServerContext> ctx_;
+  tls::SslPtr ssl_;
+  bool read_wants_write_ = false;
+  bool write_wants_read_ = false;
+  bool handshake_reported_ = false;
+  bool handshake_failed_ = false;
+};
+
+}  // namespace edge
