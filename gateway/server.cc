@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <future>
 
 #include "conf/loader.h"
@@ -151,6 +152,13 @@ int Server::run() {
     event_add(ev.get(), nullptr);
     signal_events_.push_back(std::move(ev));
   }
+  if (!tls_set->by_listener.empty()) {
+    expiry_timer_.reset(event_new(
+        loop_.base(), -1, EV_PERSIST,
+        [](evutil_socket_t, short, void* arg) { static_cast<Server*>(arg)->checkExpiry(); }, this));
+    timeval every = toTimeval(6 * 3600 * 1000ull);
+    evtimer_add(expiry_timer_.get(), &every);
+  }
   LOG_INFO("edgegate %s serving with %u workers, config %s", EDGEGATE_VERSION, n,
            config_path_.c_str());
   event_base_loop(loop_.base(), 0);
@@ -250,6 +258,21 @@ std::shared_ptr<const tls::TlsSet> Server::loadTls(const conf::Config& cfg,
                c.ecdsa ? "ECDSA" : "RSA", static_cast<long long>(c.not_after));
   }
   return set;
+}
+
+void Server::checkExpiry() {
+  std::shared_ptr<const tls::TlsSet> set;
+  {
+    std::lock_guard<std::mutex> lock(snapshot_mu_);
+    set = tls_;
+  }
+  if (!set) return;
+  int64_t now = static_cast<int64_t>(time(nullptr));
+  for (const auto& c : set->certificates()) {
+    if (c.not_after - now < tls::kExpiryWarningSeconds)
+      LOG_WARN("tls: %s: the certificate expires within 14 days (in %.1f days)", c.path.c_str(),
+               static_cast<double>(c.not_after - now) / 86400.0);
+  }
 }
 
 ReloadResult Server::reloadFromOtherThread() {

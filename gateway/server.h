@@ -69,6 +69,9 @@ class Server {
   std::unique_ptr<AdminServer> admin_;
   std::vector<EventPtr> signal_events_;
   EventPtr drain_timer_;
+  // Every 6 hours: a warning for each certificate expiring within 14 days.
+  EventPtr expiry_timer_;
+  void checkExpiry();
   std::atomic<bool> draining_{false};
   std::atomic<unsigned> workers_running_{0};
 
