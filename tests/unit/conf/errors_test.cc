@@ -390,13 +390,13 @@ TEST(Secrets, LiteralRedisPasswordIsRefused) {
 }
 
 TEST(Secrets, InlinePrivateKeyIsRefused) {
-  const std::string yaml = replaceLine(
-      kMinimal, 3,
-      "    bind: 127.0.0.1:8080\n"
-      "    tls:\n"
-      "      certificates:\n"
-      "        - cert: /c.pem\n"
-      "          key: \"-----BEGIN PRIVATE KEY-----\\nMIIE\\n-----END PRIVATE KEY-----\"");
+  const std::string yaml = replaceLine(kMinimal, 3,
+                                       "    bind: 127.0.0.1:8080\n"
+                                       "    tls:\n"
+                                       "      certificates:\n"
+                                       "        - cert: /c.pem\n"
+                                       "          key: \"-----BEGIN PRIVATE "
+                                       "KEY-----\\nMIIE\\n-----END PRIVATE KEY-----\"");
   const LoadResult r = loadYaml(yaml);
   EXPECT_TRUE(hasError(r, 7, 16, "private keys come from files or key_env"));
 }

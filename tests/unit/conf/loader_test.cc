@@ -282,7 +282,9 @@ TEST(Secrets, KeyEnvIsResolvedIntoKeyPem) {
               "    tls:\n"
               "      certificates:\n"
               "        - { cert: /c.pem, key_env: TLS_KEY }\n");
-  const std::string pem = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n";
+  const std::string pem =
+      "-----BEGIN PRIVATE "
+      "KEY-----\nMIIE\n-----END PRIVATE KEY-----\n";
   LoadResult r = loadYaml(yaml, envFrom({{"TLS_KEY", pem}}));
   ASSERT_TRUE(r.ok()) << allErrors(r);
   const TlsCertificate& cert = r.config->listeners[0].tls->certificates[0];
@@ -302,7 +304,9 @@ TEST(ToJson, RedactsEverySecretAndShowsTheirVariables) {
   yaml.replace(yaml.find(keyLine), keyLine.size(), "          key_env: TLS_KEY_PEM");
   const std::string token = "tok-SECRET-1";
   const std::string password = "pw-SECRET-2";
-  const std::string pem = "-----BEGIN PRIVATE KEY-----\nSECRET-3\n-----END PRIVATE KEY-----\n";
+  const std::string pem =
+      "-----BEGIN PRIVATE "
+      "KEY-----\nSECRET-3\n-----END PRIVATE KEY-----\n";
   const LoadResult r = loadYaml(yaml, envFrom({{"EDGEGATE_ADMIN_TOKEN", token},
                                                {"REDIS_PASSWORD", password},
                                                {"TLS_KEY_PEM", pem}}));
