@@ -225,6 +225,26 @@ ReloadResult Server::reload() {
     metrics_.configReloaded(false);
     return result;
   }
+  {
+    // Listeners are bound at start: one that lost its tls: block keeps serving TLS with its
+    // current certificates until a restart (a plain listener cannot become TLS either).
+    std::shared_ptr<const tls::TlsSet> old_set;
+    {
+      std::lock_guard<std::mutex> lock(snapshot_mu_);
+      old_set = tls_;
+    }
+    std::shared_ptr<tls::TlsSet> merged;
+    if (old_set) {
+      for (const auto& [name, ctx] : old_set->by_listener) {
+        if (tls_set->by_listener.count(name)) continue;
+        if (!merged) merged = std::make_shared<tls::TlsSet>(*tls_set);
+        merged->by_listener.emplace(name, ctx);
+        LOG_WARN("reload: listener %s keeps TLS and its certificates until a restart",
+                 name.c_str());
+      }
+    }
+    if (merged) tls_set = merged;
+  }
   auto snap = Snapshot::build(loaded.config, ++generation_);
   {
     std::lock_guard<std::mutex> lock(snapshot_mu_);

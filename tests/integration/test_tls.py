@@ -285,6 +285,17 @@ class TlsTest(EdgeTestCase):
                     return e.read() + o.read()
             wait_for(lambda: "expires within 14 days" in logs(), 5, what="expiry warning in the log")
 
+    def test_reload_without_the_tls_block_keeps_the_listener_on_tls(self):
+        cfg = tls_config(self.origin, self.certs())
+        with Gateway(cfg) as gw:
+            plain = copy.deepcopy(cfg)
+            del plain["listeners"][0]["tls"]
+            gw.reload(plain)
+            gw.wait_reloads(1, result="success")
+            sock = tls_socket(gw.port)
+            self.assertEqual(request(sock, "/echo")[0], 200)
+            sock.close()
+
     def test_handshake_must_finish_within_header_timeout(self):
         cfg = tls_config(self.origin, self.certs(), limits={"header_timeout": "1s"})
         with Gateway(cfg) as gw:
