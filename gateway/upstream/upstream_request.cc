@@ -344,6 +344,19 @@ bool UpstreamRequest::handleHead() {
     conn_->parser.setRequestIsHead(ex_.request().methodView() == "HEAD");
     return true;
   }
+  if (head.framing == http1::Framing::kChunked) {
+    // A coding under the chunking (gzip, chunked) cannot survive our
+    // re-framing of the body: refuse it, as nginx does, rather than send
+    // the client compressed bytes it was not told about.
+    const http1::Field* te = head.find("transfer-encoding");
+    if (te && !http1::iequals(head.value(*te), "chunked")) {
+      LOG_WARN("upstream %s: %s used Transfer-Encoding '%.*s', which edgegate does not forward",
+               up_.name.c_str(), server_->name.c_str(), static_cast<int>(head.value(*te).size()),
+               head.value(*te).data());
+      fail(502, "the origin used a transfer-coding other than chunked", false);
+      return false;
+    }
+  }
   conn_->cancelTimer();
   uint64_t answered_us = Loop::nowMicros() - sent_us_;
   ex_.worker().metrics().recordUpstream(up_.name, static_cast<double>(answered_us) / 1e6);

@@ -32,6 +32,10 @@ class UpstreamFailuresTest(EdgeTestCase):
         cls.bad = cls.enterClassContext(RawOrigin(
             lambda head, body: b"HTTP/1.1 abc nonsense\r\nX: y\r\n\r\n"))
 
+        cls.gzipte = cls.enterClassContext(RawOrigin(
+            lambda head, body: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+                               b"5\r\nhello\r\n0\r\n\r\n"))
+
         def truncated(head, body):
             return b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789"
         cls.trunc = cls.enterClassContext(RawOrigin(truncated, close_after=True))
@@ -45,6 +49,7 @@ class UpstreamFailuresTest(EdgeTestCase):
             "pair": {"servers": [cls.dead, cls.a], "retries": 1, "balance": "round_robin"},
             "two": {"servers": [cls.a, cls.b], "retries": 1, "balance": "round_robin"},
             "bad": {"servers": [cls.bad.addr], "retries": 0},
+            "gzipte": {"servers": [cls.gzipte.addr], "retries": 0},
             "trunc": {"servers": [cls.trunc.addr], "retries": 0},
         }
         cfg = make_config(cls.a, upstreams=ups,
@@ -87,6 +92,11 @@ class UpstreamFailuresTest(EdgeTestCase):
 
     def test_origin_bad_response_502(self):
         r, _ = self.timed_get("/x", "bad.test")
+        self.assertErrorBody(r.status, r.headers, r.body, 502)
+
+    def test_origin_transfer_coding_other_than_chunked_502(self):
+        # Re-chunking would drop the gzip coding and hand the client bytes it cannot read.
+        r, _ = self.timed_get("/x", "gzipte.test")
         self.assertErrorBody(r.status, r.headers, r.body, 502)
 
     def test_retry_get_past_dead_server(self):
