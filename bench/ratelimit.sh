@@ -27,54 +27,15 @@ TARGETS="none local redis"
 COMMAND="DURATION=$DURATION CONNECTIONS=$CONNECTIONS ROUNDS=$ROUNDS WRK_THREADS=$WRK_THREADS"
 COMMAND+=" bench/ratelimit.sh"
 
-log() { echo "bench: $*" >&2; }
-alive() {
-  local state
-  state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-  [[ $state != Z* ]]
-}
-die() {
-  log "error: $*"
-  exit 1
-}
+TMP_PREFIX=edgegate-rlbench
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 for tool in wrk curl python3 awk "$REDIS_BIN"; do
   command -v "$tool" >/dev/null || die "$tool not found (scripts/install-deps.sh installs it)"
 done
 [ -x "$ORIGIN_BIN" ] || die "$ORIGIN_BIN not found; build it: cmake -S . -B build && cmake --build build"
 [ -x "$EDGEGATE_BIN" ] || die "$EDGEGATE_BIN not found; build it: cmake -S . -B build && cmake --build build"
-
-TMP=$(mktemp -d /tmp/edgegate-rlbench.XXXXXX)
-PIDS=()
-declare -A NAMES
-cleanup() {
-  local status=$?
-  # Only the processes this script started, by pid.
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do alive "$pid" || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    local rc=0
-    wait "$pid" 2>/dev/null || rc=$?
-    [ $rc -eq 0 ] || log "warning: ${NAMES[$pid]:-pid $pid} exited with status $rc on SIGTERM"
-  done
-  if [ "${KEEP_TMP:-0}" = 1 ] || [ $status -ne 0 ]; then log "logs and configs kept in $TMP"
-  else rm -rf "$TMP"; fi
-  exit $status
-}
-trap cleanup EXIT
-trap 'log "failed at line $LINENO: $BASH_COMMAND"' ERR
-trap 'exit 130' INT TERM
-
-free_ports() {
-  python3 - "$1" <<'PY'
-import socket, sys
-socks = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-PY
-}
 
 # 200 with the origin's 1 KiB body and the policy's headers where a limit applies: proves the
 # path works (and the limiter runs) before it is measured.

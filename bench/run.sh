@@ -27,17 +27,9 @@ RESULTS_DIR=${RESULTS_DIR:-bench/results}
 COMMAND="DURATION=$DURATION CONNECTIONS=$CONNECTIONS ROUNDS=$ROUNDS WRK_THREADS=$WRK_THREADS"
 COMMAND+=" TARGETS=\"$TARGETS\" bench/run.sh"
 
-log() { echo "bench: $*" >&2; }
-# kill -0 also succeeds on a zombie, which an exited child of ours stays until it is waited for.
-alive() {
-  local state
-  state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-  [[ $state != Z* ]]
-}
-die() {
-  log "error: $*"
-  exit 1
-}
+TMP_PREFIX=edgegate-bench
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 for tool in wrk curl python3 awk; do
   command -v "$tool" >/dev/null || die "$tool not found (scripts/install-deps.sh installs it)"
@@ -52,40 +44,6 @@ fi
 if [[ " $TARGETS " == *" nginx "* ]]; then
   NGINX_BIN=$(command -v "$NGINX_BIN") || die "nginx not found (apt-get install nginx-light)"
 fi
-
-TMP=$(mktemp -d /tmp/edgegate-bench.XXXXXX)
-PIDS=()
-declare -A NAMES
-cleanup() {
-  local status=$?
-  # Children first by the pids we started (never by name): nginx's master stops its worker.
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do alive "$pid" || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    local rc=0
-    wait "$pid" 2>/dev/null || rc=$?
-    # A crash on SIGTERM is a bug of that program worth knowing about, not of this run.
-    [ $rc -eq 0 ] || log "warning: ${NAMES[$pid]:-pid $pid} exited with status $rc on SIGTERM"
-  done
-  if [ "${KEEP_TMP:-0}" = 1 ] || [ $status -ne 0 ]; then log "logs and configs kept in $TMP"
-  else rm -rf "$TMP"; fi
-  exit $status
-}
-trap cleanup EXIT
-trap 'log "failed at line $LINENO: $BASH_COMMAND"' ERR
-trap 'exit 130' INT TERM
-
-# N distinct free loopback ports: hold all N sockets bound at once so they differ.
-free_ports() {
-  python3 - "$1" <<'PY'
-import socket, sys
-socks = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-PY
-}
 
 # Waits until URL answers 200 with the origin's 1 KiB body and X-Origin header: proves the whole
 # path works before it is measured (a 421 or 502 at 100k req/s would look like a fast proxy).
