@@ -1,7 +1,6 @@
 #include "ratelimit/redis_store.h"
 
 #include <arpa/inet.h>
-#include <hiredis/adapters/libevent.h>
 #include <hiredis/hiredis.h>
 #include <netdb.h>
 #include <openssl/sha.h>
@@ -10,6 +9,7 @@
 #include <cstring>
 
 #include "gateway/log.h"
+#include "ratelimit/redis_events.h"
 
 namespace edge::ratelimit {
 namespace {
@@ -85,6 +85,7 @@ RedisStore::RedisStore(Loop& loop) : loop_(loop), sha_(sha1Hex(kScript)) {
   reconnect_timer_ =
       makeEvent<RedisStore, &RedisStore::onReconnectTimer>(loop_.base(), -1, 0, this);
   connect_timer_ = makeEvent<RedisStore, &RedisStore::onConnectTimer>(loop_.base(), -1, 0, this);
+  timeout_timer_ = makeEvent<RedisStore, &RedisStore::onTimeout>(loop_.base(), -1, 0, this);
 }
 
 RedisStore::~RedisStore() {
@@ -152,7 +153,7 @@ void RedisStore::connect() {
     return;
   }
   ac->data = this;
-  if (redisLibeventAttach(ac, loop_.base()) != REDIS_OK) {
+  if (!attachRedisEvents(ac, loop_.base())) {
     ac->data = nullptr;
     redisAsyncFree(ac);
     scheduleReconnect();
@@ -266,7 +267,6 @@ uint64_t RedisStore::decide(const conf::RedisConfig& rc, const RedisBucket* buck
     return 0;
   }
   auto p = std::make_unique<Pending>();
-  p->store = this;
   p->id = next_id_++;
   p->waiter = waiter;
   p->n = n;
@@ -278,18 +278,13 @@ uint64_t RedisStore::decide(const conf::RedisConfig& rc, const RedisBucket* buck
     p->args.push_back(std::to_string(buckets[i].limit.burst));
     p->args.push_back(buckets[i].shadow ? "1" : "0");
   }
-  p->timer.reset(event_new(
-      loop_.base(), -1, 0,
-      [](evutil_socket_t, short, void* arg) {
-        auto* pend = static_cast<Pending*>(arg);
-        pend->store->finish(pend->id, false, nullptr, 0);
-      },
-      p.get()));
-  timeval tv = toTimeval(static_cast<uint64_t>(std::max<int64_t>(rc.timeout.count(), 1)));
-  event_add(p->timer.get(), &tv);
   Pending& ref = *p;
   const uint64_t id = p->id;
   pending_.emplace(id, std::move(p));
+  const uint64_t now = Loop::nowMicros();
+  deadlines_.push_back(
+      {now + 1000 * static_cast<uint64_t>(std::max<int64_t>(rc.timeout.count(), 1)), id});
+  if (!timeout_armed_) armTimeout(now);
   if (!send(ref, false)) {
     cancel(id);
     return 0;
@@ -383,18 +378,38 @@ void RedisStore::finish(uint64_t id, bool ok, const Decision* d, size_t n) {
   std::unique_ptr<Pending> p = std::move(it->second);
   pending_.erase(it);
   RedisWaiter* waiter = p->waiter;
-  // This may run inside the timer's own callback: free it after this iteration.
-  event_del(p->timer.get());
-  loop_.deferDelete(std::move(p));
+  p.reset();
   if (waiter) waiter->onRedisResult(ok, d, n);
 }
 
 void RedisStore::cancel(uint64_t id) {
   auto it = pending_.find(id);
   if (it == pending_.end()) return;
-  event_del(it->second->timer.get());
-  loop_.deferDelete(std::move(it->second));
   pending_.erase(it);
+}
+
+void RedisStore::armTimeout(uint64_t now_us) {
+  while (!deadlines_.empty() && !pending_.count(deadlines_.front().id)) deadlines_.pop_front();
+  if (deadlines_.empty()) return;
+  const uint64_t at = deadlines_.front().at_us;
+  timeval tv{};
+  if (at > now_us) {
+    tv.tv_sec = static_cast<time_t>((at - now_us) / 1'000'000);
+    tv.tv_usec = static_cast<suseconds_t>((at - now_us) % 1'000'000);
+  }
+  event_add(timeout_timer_.get(), &tv);
+  timeout_armed_ = true;
+}
+
+void RedisStore::onTimeout(short) {
+  timeout_armed_ = false;
+  const uint64_t now = Loop::nowMicros();
+  while (!deadlines_.empty() && deadlines_.front().at_us <= now) {
+    const uint64_t id = deadlines_.front().id;
+    deadlines_.pop_front();
+    finish(id, false, nullptr, 0);  // no-op for a call already answered
+  }
+  armTimeout(now);
 }
 
 }  // namespace edge::ratelimit

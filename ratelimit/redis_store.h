@@ -4,11 +4,13 @@
 // loop's event_base through its libevent adapter, so a decision is one
 // EVALSHA written to the socket and a callback later; the loop never blocks.
 //
-// hiredis 0.14 has no command timeout: each call gets its own libevent timer,
-// and a reply that comes after it is ignored (its id is gone).
+// hiredis 0.14 has no command timeout: calls wait in a deadline queue served
+// by one libevent timer, and a reply that comes after its deadline is
+// ignored (its id is gone).
 #include <hiredis/async.h>
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -60,13 +62,15 @@ class RedisStore {
   bool connected() const { return ctx_ != nullptr && connected_; }
 
  private:
-  struct Pending : Deletable {
-    RedisStore* store = nullptr;
+  struct Pending {
     uint64_t id = 0;
     RedisWaiter* waiter = nullptr;
     size_t n = 0;
     std::vector<std::string> args;  // for EVAL after NOSCRIPT
-    EventPtr timer;
+  };
+  struct Deadline {
+    uint64_t at_us;
+    uint64_t id;
   };
 
   bool ensureConnected(const conf::RedisConfig& rc);
@@ -77,6 +81,7 @@ class RedisStore {
   void finish(uint64_t id, bool ok, const Decision* d, size_t n);
   void onReply(uint64_t id, struct redisReply* reply);
   void onTimeout(short);
+  void armTimeout(uint64_t now_us);
   void onReconnectTimer(short);
   void onConnectTimer(short);
   static void replyCallback(redisAsyncContext* ac, void* reply, void* privdata);
@@ -96,6 +101,14 @@ class RedisStore {
   std::unordered_map<std::string, std::string> resolved_;  // host name -> IP text
   EventPtr reconnect_timer_;
   EventPtr connect_timer_;
+  // Calls in the order they were made. The timeout is one value for all of
+  // them, so deadlines are in order too (a reload that shortens it lets the
+  // calls made before it run to their older, later deadline) and one timer,
+  // armed for the oldest, serves them all. Entries of calls already answered
+  // are dropped when the timer reaches them.
+  std::deque<Deadline> deadlines_;
+  EventPtr timeout_timer_;
+  bool timeout_armed_ = false;
   uint64_t backoff_ms_ = 0;
   bool reconnect_scheduled_ = false;
   uint64_t next_id_ = 1;
