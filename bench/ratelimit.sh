@@ -7,6 +7,9 @@
 #
 # Environment (all optional):
 #   DURATION=10s CONNECTIONS=50 ROUNDS=3 WRK_THREADS=1 WARMUP=2s
+#   PACE_MS=0   each connection waits this long between requests (wrk's delay()): with
+#               PACE_MS > 0 the load is below saturation and p99 shows what a decision adds
+#               to a request's latency rather than the queueing of a saturated 2-core machine
 #   EDGEGATE_BIN=build/edgegate ORIGIN_BIN=build/edgegate-origin REDIS_BIN=redis-server
 #   RESULTS_DIR=bench/results KEEP_TMP=1
 set -euo pipefail
@@ -19,12 +22,14 @@ CONNECTIONS=${CONNECTIONS:-50}
 ROUNDS=${ROUNDS:-3}
 WRK_THREADS=${WRK_THREADS:-1}
 WARMUP=${WARMUP:-2s}
+PACE_MS=${PACE_MS:-0}
 EDGEGATE_BIN=${EDGEGATE_BIN:-build/edgegate}
 ORIGIN_BIN=${ORIGIN_BIN:-build/edgegate-origin}
 REDIS_BIN=${REDIS_BIN:-redis-server}
 RESULTS_DIR=${RESULTS_DIR:-bench/results}
 TARGETS="none local redis"
 COMMAND="DURATION=$DURATION CONNECTIONS=$CONNECTIONS ROUNDS=$ROUNDS WRK_THREADS=$WRK_THREADS"
+[ "$PACE_MS" = 0 ] || COMMAND+=" PACE_MS=$PACE_MS"
 COMMAND+=" bench/ratelimit.sh"
 
 TMP_PREFIX=edgegate-rlbench
@@ -109,7 +114,11 @@ wait_ready redis "$REDIS_GW_PORT" redis.bench "$REDIS_GW_PID" 1
 cat >"$TMP/keys.lua" <<'LUA'
 local host = os.getenv("BENCH_HOST")
 local keys = tonumber(os.getenv("BENCH_KEYS"))
+local pace = tonumber(os.getenv("BENCH_PACE_MS"))
 local n = 0
+if pace > 0 then
+  delay = function() return pace end
+end
 request = function()
   n = n + 1
   return wrk.format("GET", "/", {["Host"] = host, ["X-Key"] = "key-" .. (n % keys)})
@@ -132,7 +141,7 @@ run_one() {
   local c0 c1 r0 r1
   c0=$(cpu_ticks "$pid")
   r0=$(cpu_ticks "$REDIS_PID")
-  BENCH_HOST=${HOST[$target]} BENCH_KEYS=$CONNECTIONS wrk -t"$WRK_THREADS" -c"$CONNECTIONS" \
+  BENCH_HOST=${HOST[$target]} BENCH_KEYS=$CONNECTIONS BENCH_PACE_MS=$PACE_MS wrk -t"$WRK_THREADS" -c"$CONNECTIONS" \
     -d"$duration" --latency -s "$TMP/keys.lua" "http://127.0.0.1:${PORT[$target]}/" >"$out" 2>&1 ||
     die "wrk failed against $target: $(cat "$out")"
   c1=$(cpu_ticks "$pid")
@@ -186,6 +195,7 @@ mkdir -p "$RESULTS_DIR"
 # The default scenario keeps the plain name; another connection count is told in the name.
 SUFFIX=""
 [ "$CONNECTIONS" = 50 ] || SUFFIX="-c$CONNECTIONS"
+[ "$PACE_MS" = 0 ] || SUFFIX+="-paced${PACE_MS}ms"
 REPORT="$RESULTS_DIR/$STAMP-ratelimit$SUFFIX.md"
 NONE_RPS=$(median none 3) LOCAL_RPS=$(median local 3) REDIS_RPS=$(median redis 3)
 NONE_P99=$(median none 5) LOCAL_P99=$(median local 5) REDIS_P99=$(median redis 5)
@@ -197,6 +207,8 @@ NONE_P99=$(median none 5) LOCAL_P99=$(median local 5) REDIS_P99=$(median redis 5
   echo "Each run: \`wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION --latency -s keys.lua\` on"
   echo "127.0.0.1, $ROUNDS rounds of [$TARGETS] in alternation after a $WARMUP warm-up of each."
   echo "Every request carries \`X-Key: key-<n mod $CONNECTIONS>\` (about a key per connection)."
+  [ "$PACE_MS" = 0 ] ||
+    echo "Paced: each connection waits ${PACE_MS} ms after every response (wrk's \`delay()\`)."
   echo "edgegate: 1 worker, keep-alive to \`edgegate-origin --threads 1\` (\`GET /\`, 1 KiB),"
   echo "\`bench/ratelimit.yaml.in\`: \`none\` is a site without a limit and \`local\` one with"
   echo "\`rate_limit: bench\` in the same process (\`store: local\`); \`redis\` is the same site in a"
