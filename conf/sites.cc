@@ -8,6 +8,7 @@
 
 #include "conf/loader.h"
 #include "conf/reader.h"
+#include "conf/redirect_map.h"
 #include "conf/sections.h"
 #include "conf/values.h"
 
@@ -206,65 +207,6 @@ void parseRedirect(Ctx& ctx, const Node& node, RedirectRule& r) {
   }
 }
 
-// The path a redirect lands on when it stays on this site, or "" when it
-// leaves it. `rest` is what follows a from_prefix.
-std::string landingPath(const RedirectRule& r, const std::string& rest,
-                        const std::set<std::string>& siteHosts) {
-  std::string target = r.to + (r.from_prefix.empty() ? "" : rest);
-  if (target.rfind("http://", 0) == 0 || target.rfind("https://", 0) == 0) {
-    const size_t hostStart = target.find("//") + 2;
-    const size_t pathStart = target.find_first_of("/?#", hostStart);
-    std::string host = target.substr(hostStart, pathStart - hostStart);
-    if (host.find(']') == std::string::npos && host.find(':') != std::string::npos) {
-      host = host.substr(0, host.find(':'));
-    }
-    if (siteHosts.count(hostKey(host)) == 0) return "";
-    target = pathStart == std::string::npos ? "/" : target.substr(pathStart);
-    if (target[0] != '/') target = "/" + target;
-  }
-  return target.substr(0, target.find_first_of("?#"));
-}
-
-// First rule matching `path`, as the redirect policy applies them; -1 if none.
-int firstMatch(const std::vector<RedirectRule>& rules, const std::string& path) {
-  for (size_t i = 0; i < rules.size(); ++i) {
-    const RedirectRule& r = rules[i];
-    if (!r.from.empty() && r.from == path) return static_cast<int>(i);
-    if (!r.from_prefix.empty() && path.rfind(r.from_prefix, 0) == 0) return static_cast<int>(i);
-  }
-  return -1;
-}
-
-// Follows each rule's landing path through the map; a chain that comes back
-// to where it started would redirect forever. Reported once per cycle, at its
-// first rule.
-void checkRedirectLoops(Ctx& ctx, const std::vector<RedirectRule>& rules,
-                        const std::vector<const Node*>& nodes, const std::set<std::string>& hosts) {
-  for (size_t start = 0; start < rules.size(); ++start) {
-    if (rules[start].to.empty()) continue;
-    std::vector<size_t> chain{start};
-    std::string path = landingPath(rules[start], "", hosts);
-    std::string shownChain =
-        (rules[start].from.empty() ? rules[start].from_prefix + "*" : rules[start].from);
-    while (!path.empty() && chain.size() <= rules.size()) {
-      shownChain += " -> " + path;
-      const int next = firstMatch(rules, path);
-      if (next < 0) break;
-      if (static_cast<size_t>(next) == start) {
-        if (*std::min_element(chain.begin(), chain.end()) == start) {
-          ctx.error(*nodes[start], "redirect loop: " + shownChain + " -> ...; change a 'to'");
-        }
-        break;
-      }
-      if (std::find(chain.begin(), chain.end(), static_cast<size_t>(next)) != chain.end()) break;
-      chain.push_back(next);
-      const RedirectRule& r = rules[next];
-      const std::string rest = r.from_prefix.empty() ? "" : path.substr(r.from_prefix.size());
-      path = landingPath(r, rest, hosts);
-    }
-  }
-}
-
 void parseHeaders(Ctx& ctx, const Node& node, const std::string& where, Site& s) {
   Fields f(ctx, node, where + " response_headers", {"set", "remove"});
   if (const Node* n = f.get("set")) {
@@ -315,10 +257,12 @@ const Node& namePosition(const Node& item) {
 struct HostOwner {
   std::string site;
   int line;
+  size_t index;  // into Config::sites
 };
 
 void parseSite(Ctx& ctx, const Node& node, const Config& config,
-               std::map<std::string, HostOwner>& hostOwners, Site& s) {
+               std::map<std::string, HostOwner>& hostOwners, Site& s,
+               std::vector<const Node*>& redirectNodes) {
   Fields f(ctx, node, "site",
            {"name", "hosts", "canonical_host", "aliases", "https_redirect", "https_port",
             "redirect_status", "hsts", "response_headers", "redirects", "routes"});
@@ -347,7 +291,8 @@ void parseSite(Ctx& ctx, const Node& node, const Config& config,
           ctx.error(at, where + ": host " + quote(host) + " is listed twice");
           continue;
         }
-        auto [it, inserted] = hostOwners.emplace(key, HostOwner{s.name, at.line});
+        auto [it, inserted] =
+            hostOwners.emplace(key, HostOwner{s.name, at.line, config.sites.size()});
         if (!inserted) {
           ctx.error(at, "host " + quote(host) + " is already served by site " +
                             quote(it->second.site) + " (line " + std::to_string(it->second.line) +
@@ -422,14 +367,22 @@ void parseSite(Ctx& ctx, const Node& node, const Config& config,
   if (const Node* n = f.get("response_headers")) parseHeaders(ctx, *n, where, s);
   if (const Node* n = f.get("redirects")) {
     if (const std::vector<Node>* items = readList(ctx, *n, "redirects")) {
-      std::vector<const Node*> nodes;
+      std::map<std::string, int> seen;  // "=path" / "^prefix" -> line
       for (const Node& item : *items) {
         RedirectRule r;
         parseRedirect(ctx, item, r);
+        const std::string key = r.from.empty() ? "^" + r.from_prefix : "=" + r.from;
+        if (key.size() > 1) {
+          auto [it, inserted] = seen.emplace(key, item.line);
+          if (!inserted) {
+            ctx.error(item, where + ": redirect " + (r.from.empty() ? "from_prefix " : "from ") +
+                                quote(key.substr(1)) + " is listed twice (first at line " +
+                                std::to_string(it->second) + "): only the first would apply");
+          }
+        }
         s.redirects.push_back(std::move(r));
-        nodes.push_back(&item);
+        redirectNodes.push_back(&item);
       }
-      checkRedirectLoops(ctx, s.redirects, nodes, siteHosts);
     }
   }
   if (const Node* n = f.get("routes")) {
@@ -452,6 +405,92 @@ void parseSite(Ctx& ctx, const Node& node, const Config& config,
   }
 }
 
+// Where following a redirect rule lands: a site of this config and a path,
+// or site -1 when it leaves the config (another domain).
+struct Landing {
+  int site = -1;
+  std::string host;  // as written in an absolute `to`, for messages
+  std::string path;
+};
+
+Landing landing(const RedirectRule& r, std::string_view rest, int fromSite,
+                const std::map<std::string, HostOwner>& owners) {
+  const std::string target = redirectTarget(r, rest, false, {});
+  Landing out;
+  std::string path = target;
+  if (isAbsoluteUrl(target)) {
+    const size_t hostStart = target.find("//") + 2;
+    const size_t pathStart = target.find_first_of("/?#", hostStart);
+    out.host = target.substr(hostStart, pathStart - hostStart);
+    std::string host = out.host;
+    if (!host.empty() && host[0] == '[') {
+      host = host.substr(0, host.find(']') + 1);
+    } else if (const size_t colon = host.find(':'); colon != std::string::npos) {
+      host.resize(colon);
+    }
+    auto it = owners.find(hostKey(host));
+    if (it == owners.end()) return {};
+    out.site = static_cast<int>(it->second.index);
+    path = pathStart == std::string::npos ? "/" : target.substr(pathStart);
+    if (path[0] != '/') path.insert(0, "/");
+  } else {
+    out.site = fromSite;
+  }
+  out.path = path.substr(0, path.find_first_of("?#"));
+  return out;
+}
+
+// Follows each rule through the redirect maps of every site, matching as
+// the gateway does (conf/redirect_map.h); a chain that comes back to its
+// first rule would redirect forever. Canonical-host and HTTPS redirects keep
+// the path, so a landing on any host of a site continues in that site's map.
+// Reported once per cycle, at its first rule in file order. Real maps have
+// chains of one or two hops, so this is O(rules x path length).
+void checkRedirectLoops(Ctx& ctx, const Config& config,
+                        const std::vector<std::vector<const Node*>>& nodes,
+                        const std::map<std::string, HostOwner>& owners) {
+  std::vector<RedirectMap> maps;
+  size_t total = 0;
+  for (const Site& site : config.sites) {
+    maps.emplace_back(site.redirects);
+    total += site.redirects.size();
+  }
+  using RuleId = std::pair<int, int>;  // site, rule
+  constexpr size_t kShownHops = 8;     // of a long cycle, the message shows the start
+  for (size_t s = 0; s < config.sites.size(); ++s) {
+    const std::vector<RedirectRule>& rules = config.sites[s].redirects;
+    for (size_t i = 0; i < rules.size() && i < nodes[s].size(); ++i) {
+      if (rules[i].to.empty()) continue;
+      const RuleId start{static_cast<int>(s), static_cast<int>(i)};
+      std::vector<RuleId> chain{start};
+      std::string shown = rules[i].from.empty() ? rules[i].from_prefix + "*" : rules[i].from;
+      Landing at = landing(rules[i], "", start.first, owners);
+      int shown_site = start.first;  // a hop to another site shows its host
+      while (at.site >= 0 && chain.size() <= total) {
+        if (chain.size() <= kShownHops) {
+          shown += " -> " + (at.site == shown_site ? "" : at.host) + at.path;
+          shown_site = at.site;
+        } else if (chain.size() == kShownHops + 1) {
+          shown += " -> ...";
+        }
+        const RedirectMatch m = maps[at.site].match(at.path);
+        if (!m) break;
+        const RuleId next{at.site, m.rule};
+        if (next == start) {
+          ctx.error(*nodes[s][i], "redirect loop: " + shown + " -> ...; change a 'to'");
+          break;
+        }
+        // A cycle through an earlier rule that comes back here was found
+        // (and reported) when that rule was the start.
+        if (next < start || std::find(chain.begin(), chain.end(), next) != chain.end()) break;
+        chain.push_back(next);
+        const RedirectRule& r = config.sites[at.site].redirects[m.rule];
+        at = landing(r, std::string_view(at.path).substr(m.prefix_len), at.site, owners);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void parseSites(Ctx& ctx, const Node& node, Config& config) {
@@ -463,9 +502,10 @@ void parseSites(Ctx& ctx, const Node& node, Config& config) {
   }
   std::map<std::string, int> names;
   std::map<std::string, HostOwner> hostOwners;
+  std::vector<std::vector<const Node*>> redirectNodes;
   for (const Node& item : *items) {
     Site s;
-    parseSite(ctx, item, config, hostOwners, s);
+    parseSite(ctx, item, config, hostOwners, s, redirectNodes.emplace_back());
     if (!s.name.empty()) {
       auto [it, inserted] = names.emplace(s.name, item.line);
       if (!inserted) {
@@ -476,6 +516,7 @@ void parseSites(Ctx& ctx, const Node& node, Config& config) {
     }
     config.sites.push_back(std::move(s));
   }
+  checkRedirectLoops(ctx, config, redirectNodes, hostOwners);
 }
 
 }  // namespace edge::conf::detail

@@ -206,6 +206,12 @@ void Exchange::respondError(
   down_.flush();
 }
 
+void Exchange::respondRedirect(uint16_t status, std::string_view location) {
+  // no-store (from respondError) on purpose: a browser keeps a cached 301
+  // for good, so a mistaken redirect could not be taken back by a reload.
+  respondError(status, "see " + std::string(location), {{"Location", location}});
+}
+
 void Exchange::sendResponseHead(ResponseOut& head) {
   const auto& chain = worker_.policies();
   for (size_t i = chain.size(); i-- > 0;) chain[i]->onResponseHead(*this, head);

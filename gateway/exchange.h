@@ -115,6 +115,8 @@ class Exchange final : public Deletable {
   // valid until the head is written.
   void respondError(uint16_t status, std::string_view detail,
                     std::initializer_list<std::pair<std::string_view, std::string_view>> extra);
+  // A redirect: Location plus the short text/plain body of respondError.
+  void respondRedirect(uint16_t status, std::string_view location);
   // Sends the head through the response policies, then to the client.
   void sendResponseHead(ResponseOut& head);
   void sendBody(const char* data, size_t len);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "conf/loader.h"
+#include "gateway/explain.h"
 #include "gateway/log.h"
 #include "gateway/server.h"
 #include "tls/context.h"
@@ -24,7 +25,7 @@ void usage(FILE* out) {
   fprintf(out,
           "usage: edgegate [-c FILE]            run with that config (default %s)\n"
           "       edgegate -t [-c FILE]         validate the config and exit\n"
-          "       edgegate explain -c FILE [-X METHOD] [-H 'Name: value']... URL\n"
+          "       edgegate explain -c FILE [-X METHOD] [-H 'Name: value']... [--json] URL\n"
           "       edgegate --version\n",
           kDefaultConfig);
 }
@@ -63,8 +64,7 @@ int main(int argc, char** argv) {
   bool test_only = false;
   std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty() && args[0] == "explain") {
-    fprintf(stderr, "edgegate explain: not available in this build yet\n");
-    return 2;
+    return edge::runExplain({args.begin() + 1, args.end()}, kDefaultConfig, stdout, stderr);
   }
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];

@@ -16,12 +16,16 @@ std::shared_ptr<const Snapshot> Snapshot::build(std::shared_ptr<const conf::Conf
   for (const auto& site : snap->config_->sites) {
     for (const auto& h : site.hosts) {
       std::string_view norm = normalizeHost(h, buf, sizeof buf);
-      if (!norm.empty()) snap->sites_by_host_.emplace(std::string(norm), &site);
+      const std::string key(norm);
+      HostMatch match{&site, &h, false};
+      for (const auto& a : site.aliases) match.alias |= normalizeHost(a, buf, sizeof buf) == key;
+      if (!key.empty()) snap->sites_by_host_.emplace(key, match);
       // "::1" written without brackets matches the bracketed Host form too.
       if (h.find(':') != std::string::npos && h.front() != '[') {
-        snap->sites_by_host_.emplace("[" + h + "]", &site);
+        snap->sites_by_host_.emplace("[" + h + "]", match);
       }
     }
+    snap->redirect_maps_.emplace_back(site.redirects);
   }
   for (const auto& site : snap->config_->sites) {
     for (const auto& route : site.routes) {
@@ -91,12 +95,17 @@ std::string_view Snapshot::normalizeHost(std::string_view host, char* buf, size_
   return std::string_view(buf, name.size());
 }
 
-const conf::Site* Snapshot::findSite(std::string_view host) const {
+HostMatch Snapshot::matchHost(std::string_view host) const {
   char buf[256];
   std::string_view norm = normalizeHost(host, buf, sizeof buf);
-  if (norm.empty()) return nullptr;
+  if (norm.empty()) return {};
   auto it = sites_by_host_.find(norm);
-  return it == sites_by_host_.end() ? nullptr : it->second;
+  return it == sites_by_host_.end() ? HostMatch{} : it->second;
+}
+
+const conf::RedirectMap& Snapshot::redirectMap(const conf::Site& site) const {
+  // Sites live in one vector of the config this snapshot owns.
+  return redirect_maps_[static_cast<size_t>(&site - config_->sites.data())];
 }
 
 const conf::Route* Snapshot::findRoute(const conf::Site& site, std::string_view method,

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "conf/config.h"
+#include "conf/redirect_map.h"
 
 namespace edge {
 
@@ -29,6 +30,14 @@ struct ResolvedAddr {
   bool ok = false;
 };
 
+// A site found by Host, with the host as the config spells it: redirects are
+// built from that, never from the request's bytes.
+struct HostMatch {
+  const conf::Site* site = nullptr;
+  const std::string* host = nullptr;  // one of site->hosts
+  bool alias = false;                 // it is one of site->aliases
+};
+
 class Snapshot {
  public:
   static std::shared_ptr<const Snapshot> build(std::shared_ptr<const conf::Config> config,
@@ -39,7 +48,10 @@ class Snapshot {
   uint64_t generation() const { return generation_; }
 
   // host is the raw Host value: case, a port and a trailing dot are ignored.
-  const conf::Site* findSite(std::string_view host) const;
+  const conf::Site* findSite(std::string_view host) const { return matchHost(host).site; }
+  HostMatch matchHost(std::string_view host) const;
+  // The site's `redirects:` as a trie (conf/redirect_map.h), built with the snapshot.
+  const conf::RedirectMap& redirectMap(const conf::Site& site) const;
   // First route whose path / prefix and methods match, or nullptr.
   static const conf::Route* findRoute(const conf::Site& site, std::string_view method,
                                       std::string_view path);
@@ -56,7 +68,8 @@ class Snapshot {
  private:
   std::shared_ptr<const conf::Config> config_;
   uint64_t generation_ = 0;
-  std::unordered_map<std::string, const conf::Site*, StringHash, std::equal_to<>> sites_by_host_;
+  std::unordered_map<std::string, HostMatch, StringHash, std::equal_to<>> sites_by_host_;
+  std::vector<conf::RedirectMap> redirect_maps_;  // by index in config().sites
   std::unordered_map<const conf::Route*, const conf::Upstream*> upstream_by_route_;
   std::unordered_map<const conf::HostPort*, ResolvedAddr> resolved_;
 };

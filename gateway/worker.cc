@@ -12,6 +12,7 @@
 #include "gateway/host_policy.h"
 #include "gateway/http1_connection.h"
 #include "gateway/log.h"
+#include "gateway/redirect_policy.h"
 #include "gateway/server.h"
 #include "gateway/upstream/upstream_policy.h"
 #include "ratelimit/rate_limit_policy.h"
@@ -28,6 +29,7 @@ Worker::Worker(Server& server, unsigned index, SnapshotPtr snapshot, WorkerMetri
   // The chain of ARCHITECTURE.md; redirects, rate limits and the cache slot
   // in between host and upstream as they arrive.
   policies_.push_back(std::make_unique<HostPolicy>());
+  policies_.push_back(std::make_unique<RedirectPolicy>());
   policies_.push_back(std::make_unique<ratelimit::RateLimitPolicy>(*this, snapshot_->config()));
   policies_.push_back(std::make_unique<UpstreamPolicy>());
   unmatched_stats_ = metrics_->routeStats("-", "-");
@@ -216,8 +218,7 @@ void Worker::recordRequest(const conf::Site* site, const conf::Route* route,
   metrics_->recordRequest(routeStatsFor(site, route), methodIndex(method), status, seconds);
 }
 
-WorkerMetrics::RouteStats* Worker::routeStatsFor(const conf::Site* site,
-                                                 const conf::Route* route) {
+WorkerMetrics::RouteStats* Worker::routeStatsFor(const conf::Site* site, const conf::Route* route) {
   WorkerMetrics::RouteStats* stats = unmatched_stats_;
   if (site) {
     const void* key = route ? static_cast<const void*>(route) : static_cast<const void*>(site);
@@ -248,8 +249,8 @@ void Worker::completeRequest(RequestRecord& r, uint64_t end_us) {
   timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
   r.entry.duration_us = us;
-  r.entry.ts_us = static_cast<int64_t>(now.tv_sec) * 1000000 + now.tv_nsec / 1000 -
-                  static_cast<int64_t>(us);
+  r.entry.ts_us =
+      static_cast<int64_t>(now.tv_sec) * 1000000 + now.tv_nsec / 1000 - static_cast<int64_t>(us);
   server_.accessLog().ring(index_).push(r.entry);
   // r.entry now holds a buffer the writer consumed: keep it for the next one.
   r.entry.text.swap(log_spare_);
