@@ -2,6 +2,7 @@
 
 #include <event2/buffer.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "gateway/http1/parser.h"
@@ -148,6 +149,12 @@ void Exchange::start() {
   runFrom(0);
 }
 
+void Exchange::startAt(size_t index) {
+  worker_.newRequestId(request_id_);
+  request_id_len_ = 32;
+  runFrom(index);
+}
+
 void Exchange::resume() {
   runFrom(next_policy_);
 }
@@ -213,6 +220,10 @@ void Exchange::respondRedirect(uint16_t status, std::string_view location) {
 }
 
 void Exchange::sendResponseHead(ResponseOut& head) {
+  if (observer_ && observer_->onResponseHead(head)) {
+    taken_over_ = true;
+    return;
+  }
   const auto& chain = worker_.policies();
   for (size_t i = chain.size(); i-- > 0;) chain[i]->onResponseHead(*this, head);
   head.set("X-Request-Id", requestId());
@@ -222,17 +233,48 @@ void Exchange::sendResponseHead(ResponseOut& head) {
 }
 
 void Exchange::sendBody(const char* data, size_t len) {
+  if (taken_over_) return;
+  if (observer_) observer_->onResponseBody(data, len);
   body_bytes_ += len;
   down_.sendBody(data, len);
 }
 
 void Exchange::sendBodyBuffer(evbuffer* buf, size_t len) {
+  if (taken_over_) {
+    evbuffer_drain(buf, len);
+    return;
+  }
+  if (observer_) {
+    evbuffer_iovec vec[16];
+    size_t seen = 0;
+    while (seen < len) {
+      evbuffer_ptr pos;
+      evbuffer_ptr_set(buf, &pos, seen, EVBUFFER_PTR_SET);
+      int n = evbuffer_peek(buf, static_cast<ev_ssize_t>(len - seen), &pos, vec, 16);
+      if (n <= 0) break;
+      for (int i = 0; i < n && i < 16 && seen < len; ++i) {
+        size_t take = std::min(vec[i].iov_len, len - seen);
+        observer_->onResponseBody(static_cast<const char*>(vec[i].iov_base), take);
+        seen += take;
+      }
+    }
+  }
   body_bytes_ += len;
   down_.sendBodyBuffer(buf, len);
 }
 
 void Exchange::finishResponse() {
   if (finished_) return;
+  if (ResponseObserver* o = observer_) {
+    observer_ = nullptr;
+    if (taken_over_) {
+      // The observer answers now, through this exchange, from the start.
+      taken_over_ = false;
+      o->onTakenOver();
+      return;
+    }
+    o->onResponseEnd(true);
+  }
   finished_ = true;
   // Counted and timed when the codec has written the last byte (takeRecord).
   buildRequestRecord(record_, *this);
@@ -253,6 +295,16 @@ bool Exchange::takeRecord(RequestRecord& into) {
 
 void Exchange::abort(ErrorSource source) {
   if (finished_) return;
+  if (taken_over_ && source != ErrorSource::kClient) {
+    // The origin failed after a head the observer took over: it answers anyway.
+    if (upstream_) worker_.loop().deferDelete(std::move(upstream_));
+    finishResponse();
+    return;
+  }
+  if (ResponseObserver* o = observer_) {
+    observer_ = nullptr;
+    o->onResponseEnd(false);
+  }
   finished_ = true;
   if (status_ == 0) status_ = source == ErrorSource::kClient ? 499 : 502;
   // The response will not complete: it ends now.

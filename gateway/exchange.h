@@ -67,6 +67,25 @@ class RequestBodySink {
   virtual void onBodyEnd() = 0;
 };
 
+// A tap on an exchange's response as the upstream step produces it (the cache
+// stores a miss while it streams to the client). Installed by a policy; loop
+// thread only; the observer outlives the exchange's response or uninstalls
+// itself (Exchange::setResponseObserver(nullptr)).
+class ResponseObserver {
+ public:
+  virtual ~ResponseObserver() = default;
+  // Before the response policies see the head. True takes the response over:
+  // the exchange then drops the body that follows and, where the response
+  // would finish (or fail after the head), calls onTakenOver() instead, which
+  // answers the client itself (a cache serving its entry after a 304 or in
+  // place of an origin error).
+  virtual bool onResponseHead(const ResponseOut& head) = 0;
+  virtual void onResponseBody(const char* data, size_t len) = 0;
+  // The response ended: complete, or cut (abort).
+  virtual void onResponseEnd(bool complete) = 0;
+  virtual void onTakenOver() = 0;
+};
+
 enum class PolicyResult { kContinue, kRespond, kPause };
 
 // A step of the chain. Policies are stateless and shared by all exchanges of
@@ -104,6 +123,9 @@ class Exchange final : public Deletable {
 
   // Runs the policy chain from the start.
   void start();
+  // Runs the chain from policy `index` on (an exchange the cache starts itself
+  // to refresh an entry in the background skips the steps before the cache).
+  void startAt(size_t index);
   // Answers at once without running the chain (the codec refused the request).
   void startWithError(uint16_t status, std::string_view detail);
   // A paused policy is done: continue with the next one.
@@ -150,6 +172,19 @@ class Exchange final : public Deletable {
   // cancels that call.
   void setRateLimitState(std::unique_ptr<Deletable> s) { ratelimit_state_ = std::move(s); }
   Deletable* rateLimitState() const { return ratelimit_state_.get(); }
+  // What the cache keeps for this exchange; freed with it.
+  void setCacheState(std::unique_ptr<Deletable> s) { cache_state_ = std::move(s); }
+  Deletable* cacheState() const { return cache_state_.get(); }
+  void setResponseObserver(ResponseObserver* o) { observer_ = o; }
+  // Fields the upstream step adds to the origin request ("Name: value\r\n"
+  // lines), and whether it drops the client's validators and Range first (a
+  // cache revalidating its own entry, or fetching a whole object to store).
+  void setOriginFields(std::string fields, bool drop_client_validators) {
+    origin_fields_ = std::move(fields);
+    drop_client_validators_ = drop_client_validators;
+  }
+  const std::string& originFields() const { return origin_fields_; }
+  bool dropClientValidators() const { return drop_client_validators_; }
   void setUpstream(std::unique_ptr<UpstreamRequest> up);
   UpstreamRequest* upstream() { return upstream_.get(); }
   bool requestHasBody() const { return req_.framing != http1::Framing::kNone; }
@@ -197,6 +232,11 @@ class Exchange final : public Deletable {
   RequestBodySink* body_sink_ = nullptr;
   std::unique_ptr<UpstreamRequest> upstream_;
   std::unique_ptr<Deletable> ratelimit_state_;
+  std::unique_ptr<Deletable> cache_state_;
+  ResponseObserver* observer_ = nullptr;
+  std::string origin_fields_;
+  bool drop_client_validators_ = false;
+  bool taken_over_ = false;
   uint16_t status_ = 0;
   uint64_t body_bytes_ = 0;
   int64_t upstream_us_ = -1;

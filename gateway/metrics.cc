@@ -5,6 +5,7 @@
 
 #include <sstream>
 
+#include "cache/store.h"
 #include "ratelimit/local_store.h"
 
 namespace edge {
@@ -70,6 +71,14 @@ void WorkerMetrics::recordRateLimit(std::string_view policy, RateLimitDecision d
   ++it->second[decision];
 }
 
+void WorkerMetrics::recordCache(std::string_view policy, uint8_t result) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = cache_.find(policy);
+  if (it == cache_.end())
+    it = cache_.emplace(std::string(policy), std::array<uint64_t, kCacheResults>{}).first;
+  if (result < kCacheResults) ++it->second[result];
+}
+
 void WorkerMetrics::connectionOpened(const std::string& listener) {
   std::lock_guard<std::mutex> lock(mu_);
   ++connections_[listener];
@@ -119,6 +128,7 @@ std::string Metrics::render(uint64_t now_us) {
   std::map<std::string, Histogram> upstreams;
   std::map<std::string, int64_t> connections;
   std::map<std::string, std::array<uint64_t, 3>> ratelimit;
+  std::map<std::string, std::array<uint64_t, WorkerMetrics::kCacheResults>> cache;
   size_t buffered_peak = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -134,6 +144,8 @@ std::string Metrics::render(uint64_t now_us) {
       for (auto& [name, n] : shard->connections_) connections[name] += n;
       for (auto& [name, counts] : shard->ratelimit_)
         for (size_t i = 0; i < counts.size(); ++i) ratelimit[name][i] += counts[i];
+      for (auto& [name, counts] : shard->cache_)
+        for (size_t i = 0; i < counts.size(); ++i) cache[name][i] += counts[i];
       buffered_peak = std::max(buffered_peak, shard->buffered_peak_.load());
     }
   }
@@ -220,6 +232,39 @@ std::string Metrics::render(uint64_t now_us) {
     m.gauge.value = static_cast<double>(ratelimit::LocalStore::sharedSize());
     f.metric = {m};
     families.push_back(std::move(f));
+  }
+  {
+    MetricFamily f{"edgegate_cache_requests_total",
+                   "Requests of cached routes, by cache policy and result",
+                   MetricType::Counter,
+                   {}};
+    static constexpr const char* kResults[] = {"hit", "miss", "stale", "revalidated", "bypass"};
+    for (auto& [name, counts] : cache) {
+      for (size_t i = 0; i < counts.size(); ++i) {
+        ClientMetric m;
+        m.label = {{"policy", name}, {"result", kResults[i]}};
+        m.counter.value = static_cast<double>(counts[i]);
+        f.metric.push_back(std::move(m));
+      }
+    }
+    families.push_back(std::move(f));
+    auto store = cache::Store::current();
+    auto gauge = [&](const char* name, const char* help, MetricType type, uint64_t v) {
+      MetricFamily g{name, help, type, {}};
+      ClientMetric m;
+      if (type == MetricType::Counter)
+        m.counter.value = static_cast<double>(v);
+      else
+        m.gauge.value = static_cast<double>(v);
+      g.metric = {m};
+      families.push_back(std::move(g));
+    };
+    gauge("edgegate_cache_bytes", "Bytes held by the cache (headers, bodies, bookkeeping)",
+          MetricType::Gauge, store ? store->bytes() : 0);
+    gauge("edgegate_cache_objects", "Responses (Vary variants included) held by the cache",
+          MetricType::Gauge, store ? store->objects() : 0);
+    gauge("edgegate_cache_evictions_total", "Entries evicted to stay within cache.memory",
+          MetricType::Counter, store ? store->evictions() : 0);
   }
   {
     MetricFamily f{"edgegate_config_reloads_total",

@@ -74,6 +74,10 @@ class WorkerMetrics {
   // One rate-limit decision of a policy.
   enum RateLimitDecision : uint8_t { kRateAllowed, kRateLimited, kRateError };
   void recordRateLimit(std::string_view policy, RateLimitDecision decision);
+  // One cache decision of a policy; result indexes edge::cache::Result (hit, miss,
+  // stale, revalidated, bypass).
+  static constexpr size_t kCacheResults = 5;
+  void recordCache(std::string_view policy, uint8_t result);
   void connectionOpened(const std::string& listener);
   void connectionClosed(const std::string& listener);
   // Bytes buffered by one exchange right now; keeps the maximum ever seen.
@@ -88,6 +92,7 @@ class WorkerMetrics {
   std::map<std::pair<std::string, std::string>, std::unique_ptr<RouteStats>, std::less<>> routes_;
   std::map<std::string, Histogram> upstreams_;
   std::map<std::string, std::array<uint64_t, 3>, std::less<>> ratelimit_;
+  std::map<std::string, std::array<uint64_t, kCacheResults>, std::less<>> cache_;
   std::map<std::string, int64_t> connections_;
   std::map<std::string, uint64_t> accepted_;
   std::map<std::string, std::array<uint64_t, kUpstreamOutcomes>> upstream_outcomes_;

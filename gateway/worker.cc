@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "cache/cache_policy.h"
 #include "gateway/access_log.h"
 #include "gateway/host_policy.h"
 #include "gateway/http1_connection.h"
@@ -31,6 +32,7 @@ Worker::Worker(Server& server, unsigned index, SnapshotPtr snapshot, WorkerMetri
   policies_.push_back(std::make_unique<HostPolicy>());
   policies_.push_back(std::make_unique<RedirectPolicy>());
   policies_.push_back(std::make_unique<ratelimit::RateLimitPolicy>(*this, snapshot_->config()));
+  policies_.push_back(std::make_unique<cache::CachePolicy>(*this, snapshot_->config()));
   policies_.push_back(std::make_unique<UpstreamPolicy>());
   unmatched_stats_ = metrics_->routeStats("-", "-");
 }

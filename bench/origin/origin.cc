@@ -22,10 +22,12 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -66,6 +68,10 @@ char gPattern[26 * 2520];
 struct Stats {
   std::atomic<uint64_t> accepted{0}, requests{0}, open{0};
 } gStats;
+
+// Requests per path, for GET /count?path=P (cache tests count what reached the origin).
+std::mutex gCountsMu;
+std::unordered_map<string, uint64_t> gCounts;
 
 struct Options {
   std::vector<string> listens;
@@ -141,7 +147,7 @@ class Conn {
  private:
   enum class State { kHead, kBody, kRespond, kClosing, kLinger, kDead };
   enum class Body { kNone, kLength, kChunkSize, kChunkData, kChunkEnd, kTrailer };
-  enum class Async { kNone, kStream, kDelay, kDrip };
+  enum class Async { kNone, kStream, kDelay, kDrip, kDelaySet };
 
   // Every entry point ends with afterEvent(): what the event produced is written at once.
   static void onReadableCb(evutil_socket_t, short, void* arg) {
@@ -227,6 +233,7 @@ class Conn {
     if (state_ == State::kLinger) return destroy();
     if (async_ == Async::kDelay)
       return respond(200, "text/plain", "delayed " + std::to_string(delayMs_) + " ms\n");
+    if (async_ == Async::kDelaySet) return setHeaders(setStatus_, false);
     if (async_ != Async::kDrip) return;
     body(gPattern + dripSent_ % 26, 1);
     if (++dripSent_ == dripTotal_) return endBody();
@@ -437,6 +444,11 @@ class Conn {
     state_ = State::kRespond;
     string_view p = path_;
     uint64_t n = 0;
+    if (p != "/" && p != "/count") {
+      std::lock_guard<std::mutex> lock(gCountsMu);
+      ++gCounts[string(p)];
+    }
+    if (p == "/count") return count();
     if (p == "/" && !isHead_ && !closeAfter_ && http11_) {
       w_.refreshDate();  // the benchmark target: one prebuilt buffer, one copy
       evbuffer_add(out(), w_.root_.data(), w_.root_.size());
@@ -464,7 +476,7 @@ class Conn {
     }
     if (p.substr(0, 8) == "/status/" && parseUint(p.substr(8), n) && n >= 200 && n <= 599)
       return setHeaders(static_cast<int>(n));
-    if (p == "/set") return setHeaders(200);
+    if (p == "/set" || p.substr(0, 5) == "/set/") return setHeaders(200);
     if (p == "/drip") return startDrip();
     if (p == "/close") {  // no "Connection: close": the proxy must notice the close by itself
       silentClose_ = closeAfter_ = true;
@@ -517,13 +529,38 @@ class Conn {
     return ss.ss_family == AF_INET6 ? "[" + string(host) + "]:" + port : string(host) + ":" + port;
   }
 
-  // /set and /status/N: every query parameter becomes a response header. A set ETag or
-  // Last-Modified that the request's validators match turns the answer into a 304, so that cache
-  // revalidation can be tested.
-  void setHeaders(int status) {
+  void count() {
+    string path;
+    for (auto& [k, v] : parseQuery(query_))
+      if (k == "path") path = v;
+    uint64_t n = 0;
+    {
+      std::lock_guard<std::mutex> lock(gCountsMu);
+      auto it = gCounts.find(path);
+      if (it != gCounts.end()) n = it->second;
+    }
+    respond(200, "application/json", "{\"requests\":" + std::to_string(n) + "}\n");
+  }
+
+  // /set, /set/ANYTHING and /status/N: every query parameter becomes a response header. A set
+  // ETag or Last-Modified that the request's validators match turns the answer into a 304, so
+  // that cache revalidation can be tested. Parameters starting with '_' are options instead:
+  // _delay_ms=N answers after N ms, _bytes=N sends an N-byte body (the /bytes pattern).
+  void setHeaders(int status, bool first = true) {
+    if (first) {
+      uint64_t delay = std::min<uint64_t>(queryUint(query_, "_delay_ms", 0), 3600000);
+      if (delay > 0) {
+        async_ = Async::kDelaySet;
+        setStatus_ = status;
+        return armTimer(delay);
+      }
+    }
+    async_ = Async::kNone;
     string extra, etag, lastModified;
     bool hasType = false;
+    uint64_t bytes = queryUint(query_, "_bytes", 0);
     for (auto& [k, v] : parseQuery(query_)) {
+      if (!k.empty() && k[0] == '_') continue;
       if (k.empty() || !std::all_of(k.begin(), k.end(), isTokenChar) ||
           v.find_first_of("\r\n") != string::npos)
         return respond(400, "text/plain", "bad header in query\n");
@@ -548,6 +585,14 @@ class Conn {
     if (status == 204 || status == 304) {
       head(status, {}, -2, extra);
       return endBody();
+    }
+    if (bytes > 0) {
+      head(status, hasType ? string_view() : "application/octet-stream",
+           static_cast<int64_t>(bytes), extra);
+      if (noBody_) return endBody();
+      async_ = Async::kStream;
+      streamLeft_ = bytes;
+      return fillStream();
     }
     respond(status, hasType ? string_view() : "text/plain",
             status == 200 ? string("ok\n") : "status " + std::to_string(status) + "\n", extra);
@@ -694,6 +739,7 @@ class Conn {
   // The response.
   bool chunked_ = false, noBody_ = false, closeAfter_ = false, silentClose_ = false;
   Async async_ = Async::kNone;
+  int setStatus_ = 200;
   uint64_t streamLeft_ = 0, delayMs_ = 0, dripTotal_ = 0, dripSent_ = 0, dripIntervalMs_ = 0;
 };
 

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cache/purge.h"
 #include "gateway/log.h"
 #include "gateway/metrics.h"
 #include "gateway/server.h"
@@ -96,8 +97,7 @@ void AdminServer::handle(evhttp_request* req) {
   if (get && path == "/")
     return reply(req, 200, "OK", statusPageHtml(), "text/html; charset=utf-8");
   if (get && path == "/status.json")
-    return reply(req, 200, "OK",
-                 statusJson(server_, sources_, Metrics::nowMicros()).dump(2) + "\n",
+    return reply(req, 200, "OK", statusJson(server_, sources_, Metrics::nowMicros()).dump(2) + "\n",
                  "application/json");
   if (get && path == "/config")
     return reply(req, 200, "OK", server_.snapshot()->config().toJson().dump(2) + "\n",
@@ -114,7 +114,14 @@ void AdminServer::handle(evhttp_request* req) {
       return reply(req, r.ok ? 200 : 422, r.ok ? "OK" : "Unprocessable Content", j.dump() + "\n",
                    "application/json");
     }
-    return reply(req, 501, "Not Implemented", "{\"error\":\"this build has no cache\"}\n",
+    evbuffer* in = evhttp_request_get_input_buffer(req);
+    std::string body(evbuffer_get_length(in), '\0');
+    evbuffer_copyout(in, body.data(), body.size());
+    cache::PurgeResult r = cache::purge(*server_.snapshot(), body);
+    if (!r.ok)
+      return reply(req, 400, "Bad Request", nlohmann::json{{"error", r.error}}.dump() + "\n",
+                   "application/json");
+    return reply(req, 200, "OK", nlohmann::json{{"purged", r.purged}}.dump() + "\n",
                  "application/json");
   }
   reply(req, 404, "Not Found", "not found\n", "text/plain");

@@ -82,6 +82,14 @@ bool dropTowardClient(std::string_view n) {
   }
 }
 
+// A request's validators and Range: dropped when the cache asks for a whole,
+// unconditional response (or sends its own validators).
+bool clientValidator(std::string_view n) {
+  using http1::iequals;
+  return iequals(n, "if-none-match") || iequals(n, "if-modified-since") || iequals(n, "if-match") ||
+         iequals(n, "if-unmodified-since") || iequals(n, "if-range") || iequals(n, "range");
+}
+
 bool namedByConnection(const http1::MessageHead& h, std::string_view name) {
   for (const auto& s : h.connection_tokens)
     if (http1::iequals(h.view(s), name)) return true;
@@ -199,8 +207,10 @@ void UpstreamRequest::sendHead() {
       continue;
     }
     if (!req.connection_tokens.empty() && namedByConnection(req, name)) continue;
+    if (ex_.dropClientValidators() && clientValidator(name)) continue;
     h.append(name).append(": ").append(req.value(f)).append("\r\n");
   }
+  h.append(ex_.originFields());
   h.append("X-Forwarded-For: ");
   if (!prior_xff.empty()) h.append(prior_xff).append(", ");
   h.append(client.ip).append("\r\nX-Forwarded-Proto: ").append(client.tls ? "https" : "http");
