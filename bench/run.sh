@@ -9,6 +9,8 @@
 #   TARGETS="origin edgegate nginx"   which targets to run, in this order each round
 #   EDGEGATE_BIN=build/edgegate ORIGIN_BIN=build/edgegate-origin NGINX_BIN=nginx
 #   RESULTS_DIR=bench/results KEEP_TMP=1 (keep configs and logs of the run)
+#   EDGEGATE_CONF_IN=bench/edgegate.yaml.in NGINX_CONF_IN=bench/nginx.conf.in SCENARIO=http1-keepalive
+#   (other scenarios, such as bench/cache.sh, run the same measurement with other configs)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -24,8 +26,11 @@ EDGEGATE_BIN=${EDGEGATE_BIN:-build/edgegate}
 ORIGIN_BIN=${ORIGIN_BIN:-build/edgegate-origin}
 NGINX_BIN=${NGINX_BIN:-nginx}
 RESULTS_DIR=${RESULTS_DIR:-bench/results}
+EDGEGATE_CONF_IN=${EDGEGATE_CONF_IN:-bench/edgegate.yaml.in}
+NGINX_CONF_IN=${NGINX_CONF_IN:-bench/nginx.conf.in}
+SCENARIO=${SCENARIO:-http1-keepalive}
 COMMAND="DURATION=$DURATION CONNECTIONS=$CONNECTIONS ROUNDS=$ROUNDS WRK_THREADS=$WRK_THREADS"
-COMMAND+=" TARGETS=\"$TARGETS\" bench/run.sh"
+COMMAND+=" TARGETS=\"$TARGETS\" ${COMMAND_NAME:-bench/run.sh}"
 
 TMP_PREFIX=edgegate-bench
 # shellcheck source=bench/lib.sh
@@ -99,9 +104,9 @@ PROXY_PIDS[origin]=""
 VERSIONS="- wrk: $({ wrk -v 2>&1 || true; } | head -1 | awk '{print $2}')"
 
 if [[ " $TARGETS " == *" edgegate "* ]]; then
-  render bench/edgegate.yaml.in >"$TMP/edgegate.yaml"
+  render "$EDGEGATE_CONF_IN" >"$TMP/edgegate.yaml"
   "$EDGEGATE_BIN" -t -c "$TMP/edgegate.yaml" >"$TMP/edgegate-check.log" 2>&1 ||
-    die "edgegate -t refused bench/edgegate.yaml.in: $(cat "$TMP/edgegate-check.log")"
+    die "edgegate -t refused $EDGEGATE_CONF_IN: $(cat "$TMP/edgegate-check.log")"
   "$EDGEGATE_BIN" -c "$TMP/edgegate.yaml" >"$TMP/edgegate.log" 2>&1 &
   PIDS+=($!)
   NAMES[$!]=edgegate
@@ -114,7 +119,7 @@ fi
 # edgegate-log: the same edgegate with its access log written to a file (the cost of the log
 # line, its queue and its writer thread; metrics are always on).
 if [[ " $TARGETS " == *" edgegate-log "* ]]; then
-  render bench/edgegate.yaml.in | sed -e "s|^    path: off|    path: $TMP/access.log|" \
+  render "$EDGEGATE_CONF_IN" | sed -e "s|^    path: off|    path: $TMP/access.log|" \
     -e "s|127.0.0.1:$EDGEGATE_PORT|127.0.0.1:$LOG_PORT|" \
     -e "s|127.0.0.1:$ADMIN_PORT|127.0.0.1:$LOG_ADMIN_PORT|" >"$TMP/edgegate-log.yaml"
   grep -q "path: $TMP/access.log" "$TMP/edgegate-log.yaml" || die "edgegate-log: no access_log path"
@@ -127,7 +132,7 @@ if [[ " $TARGETS " == *" edgegate-log "* ]]; then
 fi
 
 if [[ " $TARGETS " == *" nginx "* ]]; then
-  render bench/nginx.conf.in >"$TMP/nginx.conf"
+  render "$NGINX_CONF_IN" >"$TMP/nginx.conf"
   "$NGINX_BIN" -p "$TMP" -e "$TMP/nginx-error.log" -c "$TMP/nginx.conf" >"$TMP/nginx.log" 2>&1 &
   NGINX_PID=$!
   PIDS+=("$NGINX_PID")
@@ -224,9 +229,9 @@ mkdir -p "$RESULTS_DIR"
 # The default scenario keeps the plain name; another connection count is told in the name.
 SUFFIX=""
 [ "$CONNECTIONS" = 50 ] || SUFFIX="-c$CONNECTIONS"
-REPORT="$RESULTS_DIR/$STAMP-http1-keepalive$SUFFIX.md"
+REPORT="$RESULTS_DIR/$STAMP-$SCENARIO$SUFFIX.md"
 {
-  echo "# HTTP/1.1 keep-alive: origin direct, edgegate, nginx ($STAMP)"
+  echo "# ${TITLE:-HTTP/1.1 keep-alive: origin direct, edgegate, nginx} ($STAMP)"
   echo
   echo "Command: \`$COMMAND\`"
   echo
@@ -234,7 +239,8 @@ REPORT="$RESULTS_DIR/$STAMP-http1-keepalive$SUFFIX.md"
   echo "$ROUNDS rounds of [$TARGETS] in alternation after a $WARMUP warm-up of each."
   echo "Origin: \`edgegate-origin --threads 1\`, \`GET /\` answers a 1 KiB text/plain body."
   echo "Proxies: 1 worker, keep-alive 64 to the origin, no access log"
-  echo "(\`bench/edgegate.yaml.in\`, \`bench/nginx.conf.in\`)."
+  echo "(\`$EDGEGATE_CONF_IN\`, \`$NGINX_CONF_IN\`)."
+  [ -z "${NOTE:-}" ] || { echo; echo "$NOTE"; }
   echo
   echo "## Machine"
   echo
