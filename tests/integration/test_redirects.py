@@ -302,6 +302,18 @@ class RedirectsTest(EdgeTestCase):
             self.assertNotIn(name, seen)
         self.assertEqual(echo["path"], "/echo")
 
+    def test_absolute_form_authority_is_the_host_the_origin_sees(self):
+        out = raw(self.gw.port, b"GET http://API.example.test/echo?a=1 HTTP/1.1\r\n"
+                                b"Host: staging.example.test\r\nConnection: close\r\n\r\n")
+        head, _, body = out.partition(b"\r\n\r\n")
+        self.assertIn(b" 200 ", head.split(b"\r\n")[0])
+        self.assertNotIn(b"x-robots-tag", head.lower())  # the staging site was not chosen
+        echo = json.loads(body)
+        seen = {name.lower(): value for name, value in echo["headers"]}
+        self.assertEqual(seen.get("host"), "API.example.test")
+        self.assertEqual(seen.get("x-forwarded-host"), "API.example.test")
+        self.assertEqual(echo["target"], "/echo?a=1")  # origin-form toward the origin
+
 
 if __name__ == "__main__":
     unittest.main()
