@@ -66,10 +66,12 @@ wait_ready() {
 
 # utime + stime in clock ticks of all the given processes (all their threads).
 cpu_ticks() {
-  local total=0 pid
+  local total=0 pid stat
   for pid in "$@"; do
+    # nginx's cache loader exits once the cache is loaded: a process that is gone counts 0.
+    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
     # Field 2 (comm) may hold spaces: cut up to its ')' so that utime/stime are fields 12 and 13.
-    total=$((total + $(sed 's/^.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}')))
+    total=$((total + $(sed 's/^.*) //' <<<"$stat" | awk '{print $12 + $13}')))
   done
   echo "$total"
 }
