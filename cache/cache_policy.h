@@ -12,6 +12,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "cache/hit_window.h"
 #include "cache/store.h"
 #include "gateway/exchange.h"
 #include "gateway/loop.h"
@@ -43,6 +44,8 @@ class CachePolicy final : public Policy {
   // key's collapsing slot, which the refresh releases.
   void startRefresh(Exchange& ex, EntryPtr stale, std::shared_ptr<Store> store);
   void refreshDone(Refresh* r);
+  // The status page's per-route hit ratio.
+  HitWindow& hitWindow() { return hit_window_; }
 
  private:
   Store& storeFor(const conf::Config& cfg);
@@ -53,6 +56,7 @@ class CachePolicy final : public Policy {
   EvbufferPtr body_buf_;
   size_t chain_index_ = SIZE_MAX;
   std::unordered_map<Refresh*, std::unique_ptr<Refresh>> refreshes_;
+  HitWindow hit_window_;
 };
 
 }  // namespace edge::cache

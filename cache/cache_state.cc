@@ -459,6 +459,11 @@ void CacheState::decorate(ResponseOut& head) {
     recorded_ = true;
     ex_.noteCacheStatus(resultName(result_));
     ex_.worker().metrics().recordCache(policy_.name, static_cast<uint8_t>(result_));
+    if (ex_.site() && ex_.route()) {
+      bool hit =
+          result_ == Result::kHit || result_ == Result::kStale || result_ == Result::kRevalidated;
+      owner_.hitWindow().record(*ex_.site(), *ex_.route(), hit, Loop::nowMicros());
+    }
   }
 }
 

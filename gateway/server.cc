@@ -11,6 +11,7 @@
 #include <ctime>
 #include <future>
 
+#include "cache/hit_window.h"
 #include "conf/loader.h"
 #include "gateway/access_log.h"
 #include "gateway/admin/admin_server.h"
@@ -131,6 +132,7 @@ int Server::run() {
         for (const auto& c : set->certificates()) out.push_back({c.path, c.not_after});
       return out;
     };
+  admin_->sources().cache = [] { return cache::HitWindow::collect(Loop::nowMicros()); };
   std::string error;
   if (!admin_->start(cfg.server.admin.bind, &error)) {
     LOG_ERROR("admin listener %s: %s", cfg.server.admin.bind.str().c_str(), error.c_str());

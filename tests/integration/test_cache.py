@@ -359,6 +359,9 @@ class CacheTest(EdgeTestCase):
                                                result="miss"), 1)
         self.assertGreater(self.gw.metric("edgegate_cache_objects"), 0)
         self.assertGreater(self.gw.metric("edgegate_cache_bytes"), 0)
+        rows = {x["route"]: x for x in self.gw.admin_get("/status.json").json()["routes"]}
+        self.assertGreater(rows["pages"]["cache_hit_ratio"], 0)
+        self.assertLess(rows["pages"]["cache_hit_ratio"], 1)
         path = os.path.join(self.gw.dir, "access.log")
 
         def logged():

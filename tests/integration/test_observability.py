@@ -310,7 +310,8 @@ class StatusJsonTest(EdgeTestCase):
             self.assertGreater(rows["fast"]["requests_per_second"], 0)
             self.assertEqual(rows["default"]["error_ratio"], 1.0)
             self.assertEqual(rows["fast"]["error_ratio"], 0)
-            self.assertFalse(s["cache_available"])
+            self.assertTrue(s["cache_available"])
+            self.assertIsNone(rows["fast"]["cache_hit_ratio"])  # no cache policy
             self.assertFalse(s["upstream_health_available"])
             self.assertFalse(s["certificates"]["available"])
             self.assertEqual(s["upstreams"][0]["servers"][0]["server"], o.addr)
