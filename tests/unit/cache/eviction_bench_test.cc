@@ -65,7 +65,7 @@ double hitRatio(const std::vector<uint64_t>& trace, size_t capacity) {
 TEST(EvictionBenchmark, ZipfS3FifoAtLeastLru) {
   for (double alpha : {0.7, 0.9, 1.1}) {
     for (size_t capacity : {100, 1000}) {
-      auto trace = zipfTrace(10000, alpha, 400000, 42);
+      auto trace = zipfTrace(10000, alpha, 150000, 42);
       double s3 = hitRatio<S3Fifo>(trace, capacity);
       double lru = hitRatio<Lru>(trace, capacity);
       printf("zipf alpha=%.1f objects=10000 capacity=%zu: S3-FIFO %.4f  LRU %.4f\n", alpha,
@@ -77,7 +77,7 @@ TEST(EvictionBenchmark, ZipfS3FifoAtLeastLru) {
 
 TEST(EvictionBenchmark, ScansDoNotFlushThePopularSet) {
   // Every 1000 requests, 2000 one-time URLs: LRU loses its whole working set each time.
-  auto trace = zipfTrace(10000, 0.9, 200000, 7, 1000, 2000);
+  auto trace = zipfTrace(10000, 0.9, 100000, 7, 1000, 2000);
   double s3 = hitRatio<S3Fifo>(trace, 1000);
   double lru = hitRatio<Lru>(trace, 1000);
   printf("zipf alpha=0.9 + scans, capacity=1000: S3-FIFO %.4f  LRU %.4f\n", s3, lru);
