@@ -23,6 +23,7 @@ def cache_config(origin, memory="8MiB", max_object="256KiB", **kw):
         route("static", prefix="/set/s/", cache="static"),
         route("pages", prefix="/set/p/", cache="pages"),
         route("errors", prefix="/set/e/", cache="errors"),
+        route("status", prefix="/status/", cache="pages"),
         route("default", prefix="/"),
     ]
     cfg = make_config(origin, routes=routes, admin_token_env="EDGEGATE_TEST_TOKEN", **kw)
@@ -265,6 +266,27 @@ class CacheTest(EdgeTestCase):
         r = self.gw.request("POST", u, body=b"x=1")
         self.assertEqual(r.header("Cache-Status"), "edgegate; fwd=bypass; detail=method")
         self.assertEqual(self.get(u).header("Cache-Status"), "edgegate; fwd=uri-miss; stored")
+
+    def test_unsafe_method_invalidates_location_on_the_same_host(self):
+        target = set_url("/set/p/loc-target", Cache_Control="max-age=60")
+        other = set_url("/set/p/loc-other", Cache_Control="max-age=60")
+        for u in (target, other):
+            self.get(u)
+            self.assertIn("hit", self.get(u).header("Cache-Status"))
+        r = self.gw.request("PUT", set_url("/set/p/loc-put", Location=target,
+                                           Content_Location="http://elsewhere.test" + other),
+                            body=b"x")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(self.get(target).header("Cache-Status"),
+                         "edgegate; fwd=uri-miss; stored")
+        # Another host's URL is not this host's to invalidate.
+        self.assertIn("hit", self.get(other).header("Cache-Status"))
+        # An error answer invalidates nothing.
+        self.assertIn("hit", self.get(target).header("Cache-Status"))
+        r = self.gw.request("DELETE", "/status/500?Location=" + urllib.parse.quote(target))
+        self.assertEqual(r.status, 500)
+        self.assertIn("hit", self.get(target).header("Cache-Status"))
+        self.assertIn("hit", self.get(target).header("Cache-Status"))
 
     def test_vary_variants(self):
         u = set_url("/set/p/vary", Cache_Control="max-age=60", Vary="Accept-Encoding")
