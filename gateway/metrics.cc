@@ -116,6 +116,22 @@ ClientMetric::Histogram toPrometheus(const Histogram& h) {
   }
   return out;
 }
+// One counter per policy and outcome: {policy=NAME, label=names[i]} = counts[i].
+template <size_t N>
+MetricFamily perPolicyCounters(const char* name, const char* help,
+                               const std::map<std::string, std::array<uint64_t, N>>& by_policy,
+                               const char* label, const std::array<const char*, N>& names) {
+  MetricFamily f{name, help, MetricType::Counter, {}};
+  for (auto& [policy, counts] : by_policy) {
+    for (size_t i = 0; i < N; ++i) {
+      ClientMetric m;
+      m.label = {{"policy", policy}, {label, names[i]}};
+      m.counter.value = static_cast<double>(counts[i]);
+      f.metric.push_back(std::move(m));
+    }
+  }
+  return f;
+}
 }  // namespace
 
 std::string Metrics::render() {
@@ -206,23 +222,11 @@ std::string Metrics::render(uint64_t now_us) {
     }
     families.push_back(std::move(f));
   }
-  {
-    MetricFamily f{"edgegate_ratelimit_decisions_total",
-                   "Rate-limit decisions, by policy and decision (limited includes what a "
-                   "shadow-mode policy would have refused)",
-                   MetricType::Counter,
-                   {}};
-    static constexpr const char* kDecisions[] = {"allowed", "limited", "error"};
-    for (auto& [name, counts] : ratelimit) {
-      for (size_t i = 0; i < counts.size(); ++i) {
-        ClientMetric m;
-        m.label = {{"policy", name}, {"decision", kDecisions[i]}};
-        m.counter.value = static_cast<double>(counts[i]);
-        f.metric.push_back(std::move(m));
-      }
-    }
-    families.push_back(std::move(f));
-  }
+  families.push_back(
+      perPolicyCounters("edgegate_ratelimit_decisions_total",
+                        "Rate-limit decisions, by policy and decision (limited includes what a "
+                        "shadow-mode policy would have refused)",
+                        ratelimit, "decision", {"allowed", "limited", "error"}));
   {
     MetricFamily f{"edgegate_ratelimit_keys",
                    "Buckets held by the local rate-limit store (bounded by rate_limits.max_keys)",
@@ -234,20 +238,9 @@ std::string Metrics::render(uint64_t now_us) {
     families.push_back(std::move(f));
   }
   {
-    MetricFamily f{"edgegate_cache_requests_total",
-                   "Requests of cached routes, by cache policy and result",
-                   MetricType::Counter,
-                   {}};
-    static constexpr const char* kResults[] = {"hit", "miss", "stale", "revalidated", "bypass"};
-    for (auto& [name, counts] : cache) {
-      for (size_t i = 0; i < counts.size(); ++i) {
-        ClientMetric m;
-        m.label = {{"policy", name}, {"result", kResults[i]}};
-        m.counter.value = static_cast<double>(counts[i]);
-        f.metric.push_back(std::move(m));
-      }
-    }
-    families.push_back(std::move(f));
+    families.push_back(perPolicyCounters(
+        "edgegate_cache_requests_total", "Requests of cached routes, by cache policy and result",
+        cache, "result", {"hit", "miss", "stale", "revalidated", "bypass"}));
     auto store = cache::Store::current();
     auto gauge = [&](const char* name, const char* help, MetricType type, uint64_t v) {
       MetricFamily g{name, help, type, {}};
