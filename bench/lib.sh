@@ -47,3 +47,68 @@ for s in socks:
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 PY
 }
+
+CLK_TCK=$(getconf CLK_TCK)
+
+# Waits until URL answers 200 with the origin's 1 KiB body and X-Origin header: proves the whole
+# path works before it is measured (a 421 or 502 at 100k req/s would look like a fast proxy).
+# More curl options (e.g. --cacert) may follow the pid.
+wait_ready() {
+  local name=$1 url=$2 pid=$3 deadline=$((SECONDS + 15)) got=""
+  shift 3
+  while ((SECONDS < deadline)); do
+    alive "$pid" || die "$name exited at start; see $TMP/$name.log"
+    got=$(curl -s "$@" -D "$TMP/$name.headers" -o "$TMP/$name.body" \
+      -w '%{http_code} %{size_download}' --max-time 2 "$url" || true)
+    if [ "$got" = "200 1024" ] && grep -qi '^X-Origin: bench' "$TMP/$name.headers"; then return; fi
+    sleep 0.2
+  done
+  die "$name did not answer 200 with the origin's body on $url (last: '$got'); see $TMP/$name.log"
+}
+
+# utime + stime in clock ticks of all the given processes (all their threads).
+cpu_ticks() {
+  local total=0 pid stat
+  for pid in "$@"; do
+    # nginx's cache loader exits once the cache is loaded: a process that is gone counts 0.
+    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+    # Field 2 (comm) may hold spaces: cut up to its ')' so that utime/stime are fields 12 and 13.
+    total=$((total + $(sed 's/^.*) //' <<<"$stat" | awk '{print $12 + $13}')))
+  done
+  echo "$total"
+}
+
+# The origin (ORIGIN_BIN): one thread, like the proxies' one worker. Sets ORIGIN_PID, ORIGIN_PORT.
+start_origin() {
+  "$ORIGIN_BIN" --listen 127.0.0.1:0 --threads 1 --name bench >"$TMP/origin.out" \
+    2>"$TMP/origin.log" &
+  ORIGIN_PID=$!
+  PIDS+=("$ORIGIN_PID")
+  NAMES[$ORIGIN_PID]=edgegate-origin
+  for _ in $(seq 100); do grep -q '^listening' "$TMP/origin.out" && break; sleep 0.05; done
+  ORIGIN_PORT=$(sed -n 's/^listening 127.0.0.1:\([0-9]*\)$/\1/p' "$TMP/origin.out" | head -1)
+  [ -n "$ORIGIN_PORT" ] || die "the origin did not start; see $TMP/origin.log"
+  wait_ready origin "http://127.0.0.1:$ORIGIN_PORT/" "$ORIGIN_PID"
+}
+
+# wrk's latencies come as 727.00us, 2.53ms, 1.02s or 1.50m: all to milliseconds.
+to_ms() {
+  awk -v v="$1" 'BEGIN {
+    n = v + 0
+    if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /m$/) n *= 60000;
+    else if (v ~ /s$/) n *= 1000
+    printf "%.3f", n }'
+}
+
+# Median of column $3 over the rows of file $1 whose column 2 is $2 ("-" when there is none).
+median_of() {
+  awk -v t="$2" -v c="$3" '$2 == t && $c != "-" {print $c}' "$1" | sort -g |
+    awk '{v[NR] = $1} END {
+      if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2];
+      else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+ratio() {
+  awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-";
+    else printf "%.2f", a / b }'
+}

@@ -50,44 +50,8 @@ if [[ " $TARGETS " == *" nginx "* ]]; then
   NGINX_BIN=$(command -v "$NGINX_BIN") || die "nginx not found (apt-get install nginx-light)"
 fi
 
-# Waits until URL answers 200 with the origin's 1 KiB body and X-Origin header: proves the whole
-# path works before it is measured (a 421 or 502 at 100k req/s would look like a fast proxy).
-wait_ready() {
-  local name=$1 url=$2 pid=$3 deadline=$((SECONDS + 15)) got=""
-  while ((SECONDS < deadline)); do
-    alive "$pid" || die "$name exited at start; see $TMP/$name.log"
-    got=$(curl -s -D "$TMP/$name.headers" -o "$TMP/$name.body" -w '%{http_code} %{size_download}' \
-      --max-time 2 "$url" || true)
-    if [ "$got" = "200 1024" ] && grep -qi '^X-Origin: bench' "$TMP/$name.headers"; then return; fi
-    sleep 0.2
-  done
-  die "$name did not answer 200 with the origin's body on $url (last: '$got'); see $TMP/$name.log"
-}
-
-# utime + stime in clock ticks of all the given processes (all their threads).
-cpu_ticks() {
-  local total=0 pid stat
-  for pid in "$@"; do
-    # nginx's cache loader exits once the cache is loaded: a process that is gone counts 0.
-    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
-    # Field 2 (comm) may hold spaces: cut up to its ')' so that utime/stime are fields 12 and 13.
-    total=$((total + $(sed 's/^.*) //' <<<"$stat" | awk '{print $12 + $13}')))
-  done
-  echo "$total"
-}
-
 read -r EDGEGATE_PORT ADMIN_PORT NGINX_PORT LOG_PORT LOG_ADMIN_PORT < <(free_ports 5)
-CLK_TCK=$(getconf CLK_TCK)
-
-# The origin: one thread, like the proxies' one worker.
-"$ORIGIN_BIN" --listen 127.0.0.1:0 --threads 1 --name bench >"$TMP/origin.out" 2>"$TMP/origin.log" &
-ORIGIN_PID=$!
-PIDS+=("$ORIGIN_PID")
-NAMES[$ORIGIN_PID]=edgegate-origin
-for _ in $(seq 100); do grep -q '^listening' "$TMP/origin.out" && break; sleep 0.05; done
-ORIGIN_PORT=$(sed -n 's/^listening 127.0.0.1:\([0-9]*\)$/\1/p' "$TMP/origin.out" | head -1)
-[ -n "$ORIGIN_PORT" ] || die "the origin did not start; see $TMP/origin.log"
-wait_ready origin "http://127.0.0.1:$ORIGIN_PORT/" "$ORIGIN_PID"
+start_origin
 
 render() {
   sed -e "s|@TMP@|$TMP|g" -e "s|@ORIGIN_PORT@|$ORIGIN_PORT|g" -e "s|@NGINX_PORT@|$NGINX_PORT|g" \
@@ -149,14 +113,6 @@ if [ -n "${NGINX_PID:-}" ]; then
   PROXY_PIDS[nginx]="$NGINX_PID $(ps -o pid= --ppid "$NGINX_PID" | tr '\n' ' ')"
 fi
 
-# wrk's latencies come as 727.00us, 2.53ms, 1.02s or 1.50m: all to milliseconds.
-to_ms() {
-  awk -v v="$1" 'BEGIN {
-    n = v + 0
-    if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /m$/) n *= 60000;
-    else if (v ~ /s$/) n *= 1000
-    printf "%.3f", n }'
-}
 
 ROWS="$TMP/rows"
 : >"$ROWS"
@@ -213,18 +169,8 @@ for round in $(seq "$ROUNDS"); do
   for target in $TARGETS; do run_one "$round" "$target" "$DURATION"; done
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+median() { median_of "$ROWS" "$1" "$2"; }
 
-# Median of column $2 of the rows of target $1 ("-" when there is none).
-median() {
-  awk -v t="$1" -v c="$2" '$2 == t && $c != "-" {print $c}' "$ROWS" | sort -g |
-    awk '{v[NR] = $1} END {
-      if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2];
-      else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-ratio() {
-  awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-";
-    else printf "%.2f", a / b }'
-}
 
 STAMP=$(date '+%Y-%m-%d-%H%M')
 mkdir -p "$RESULTS_DIR"

@@ -60,7 +60,10 @@ json serverJson(const ServerConfig& s) {
 }
 
 json listenerJson(const Listener& l) {
-  json out = {{"name", l.name}, {"bind", l.bind.str()}, {"http2", l.http2}};
+  json out = {{"name", l.name},
+              {"bind", l.bind.str()},
+              {"http2", l.http2},
+              {"http2_max_concurrent_streams", l.http2_max_concurrent_streams}};
   if (l.tls) {
     json certs = json::array();
     for (const TlsCertificate& c : l.tls->certificates) {

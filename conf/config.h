@@ -83,6 +83,8 @@ struct Listener {
   HostPort bind;
   std::optional<TlsConfig> tls;
   bool http2 = false;  // h2c with prior knowledge on a plain listener
+  // HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS sent to clients.
+  unsigned http2_max_concurrent_streams = 128;
 };
 
 struct RouteMatch {

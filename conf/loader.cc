@@ -197,7 +197,8 @@ void parseListeners(Ctx& ctx, const Node& node, std::vector<Listener>& out) {
   std::map<std::string, int> names;  // name -> line of first use
   std::map<std::string, int> binds;
   for (const Node& item : *items) {
-    Fields f(ctx, item, "listener", {"name", "bind", "tls", "http2"});
+    Fields f(ctx, item, "listener",
+             {"name", "bind", "tls", "http2", "http2_max_concurrent_streams"});
     Listener l;
     if (f.require("name")) {
       f.str("name", l.name);
@@ -231,6 +232,7 @@ void parseListeners(Ctx& ctx, const Node& node, std::vector<Listener>& out) {
                *l.tls);
     }
     f.boolean("http2", l.http2);
+    f.uint("http2_max_concurrent_streams", l.http2_max_concurrent_streams, 1, 10000);
     out.push_back(std::move(l));
   }
 }

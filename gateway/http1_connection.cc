@@ -3,8 +3,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <string_view>
 
 #include "gateway/log.h"
 #include "gateway/worker.h"
@@ -22,14 +24,15 @@ constexpr size_t kOutLowWater = 64 * 1024;
 constexpr uint64_t kLingerMs = 2000;
 }  // namespace
 
-Http1Connection::Http1Connection(Worker& worker, Transport transport, ClientInfo client)
+Http1Connection::Http1Connection(Worker& worker, Transport transport, ClientInfo client, bool h2c)
     : worker_(worker),
       transport_(std::move(transport)),
       client_(std::move(client)),
       in_(evbuffer_new()),
       out_(evbuffer_new()),
       parser_(http1::HeadLimits{
-          static_cast<uint32_t>(worker.snapshot()->config().server.limits.max_header_bytes)}) {
+          static_cast<uint32_t>(worker.snapshot()->config().server.limits.max_header_bytes)}),
+      h2c_(h2c) {
   event_base* base = worker_.loop().base();
   read_ev_ = makeEvent<Http1Connection, &Http1Connection::onRead>(base, transport_.fd(),
                                                                   EV_READ | EV_PERSIST, this);
@@ -42,7 +45,7 @@ Http1Connection::~Http1Connection() {
   // Responses that never left completely end with the connection.
   uint64_t now = Loop::nowMicros();
   for (auto& w : written_waits_) worker_.completeRequest(w.record, now);
-  worker_.connectionClosed(client_);
+  if (!handed_off_) worker_.connectionClosed(client_);
 }
 
 void Http1Connection::start() {
@@ -148,8 +151,28 @@ void Http1Connection::afterTlsRead() {
   }
   client_.sni.assign(transport_.serverName());
   arm(Timer::kIdle, worker_.snapshot()->config().server.limits.idle_timeout.count());
-  // transport_.alpn() picks the codec here once HTTP/2 exists; only
-  // http/1.1 is offered today.
+  if (transport_.alpn() == "h2") handOffToHttp2();
+}
+
+void Http1Connection::handOffToHttp2() {
+  dead_ = true;
+  handed_off_ = true;
+  event_del(read_ev_.get());
+  event_del(write_ev_.get());
+  event_del(timer_ev_.get());
+  worker_.startHttp2(this, std::move(transport_), std::move(client_), std::move(in_));
+}
+
+bool Http1Connection::http2Preface() {
+  static constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+  size_t len = std::min(evbuffer_get_length(in_.get()), kPreface.size());
+  const char* data = reinterpret_cast<const char*>(evbuffer_pullup(in_.get(), len));
+  if (!data || std::string_view(data, len) != kPreface.substr(0, len)) {
+    h2c_ = false;  // an HTTP/1 request: the preface can only come first
+    return false;
+  }
+  if (len == kPreface.size()) handOffToHttp2();
+  return true;
 }
 
 void Http1Connection::process() {
@@ -170,6 +193,7 @@ void Http1Connection::process() {
         arm(Timer::kIdle, worker_.snapshot()->config().server.limits.idle_timeout.count());
         break;
       }
+      if (h2c_ && http2Preface()) break;
       if (!parseHead()) break;
       continue;
     }

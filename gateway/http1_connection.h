@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "gateway/client_connection.h"
 #include "gateway/exchange.h"
 #include "gateway/http1/parser.h"
 #include "gateway/loop.h"
@@ -17,14 +18,15 @@ namespace edge {
 
 class Worker;
 
-class Http1Connection final : public Deletable, public Downstream {
+class Http1Connection final : public ClientConnection, public Downstream {
  public:
-  Http1Connection(Worker& worker, Transport transport, ClientInfo client);
+  // h2c: the listener has `http2: true` (prior knowledge on cleartext).
+  Http1Connection(Worker& worker, Transport transport, ClientInfo client, bool h2c = false);
   ~Http1Connection() override;
 
   void start();
   // Drain: close now when idle, else after the current response.
-  void drain();
+  void drain() override;
   bool idle() const { return !exchange_ && !parser_.started(); }
 
   // Downstream
@@ -58,7 +60,12 @@ class Http1Connection final : public Deletable, public Downstream {
   void completeWritten();
   // TLS: handshake outcome (metrics, SNI), and reads the kernel cannot signal.
   void afterTlsRead();
-
+  // The client speaks HTTP/2: the socket and what was read move to an
+  // Http2Connection, and this object goes away.
+  void handOffToHttp2();
+  // h2c: true when the input starts with the client preface (and hands off),
+  // or is still a prefix of it (wait for more).
+  bool http2Preface();
   Worker& worker_;
   Transport transport_;
   ClientInfo client_;
@@ -92,6 +99,8 @@ class Http1Connection final : public Deletable, public Downstream {
   bool lingering_ = false;  // output done and shut down; discarding input until EOF
   bool peer_eof_ = false;
   bool dead_ = false;
+  bool h2c_ = false;
+  bool handed_off_ = false;
   bool in_process_ = false;
   bool reprocess_ = false;
 };

@@ -12,7 +12,8 @@
 // the kernel cannot signal: read again without waiting for an event.
 //
 // The codec is chosen by the connection from alpn() once the handshake is
-// done ("http/1.1" or none today; "h2" selects an HTTP/2 codec later).
+// done: "h2" hands the transport to an Http2Connection, anything else is
+// HTTP/1.1.
 #include <sys/types.h>
 
 #include <memory>

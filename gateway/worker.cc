@@ -12,6 +12,7 @@
 #include "gateway/access_log.h"
 #include "gateway/host_policy.h"
 #include "gateway/http1_connection.h"
+#include "gateway/http2/http2_connection.h"
 #include "gateway/log.h"
 #include "gateway/redirect_policy.h"
 #include "gateway/server.h"
@@ -59,7 +60,10 @@ void Worker::start(std::vector<ListenSocket> sockets) {
     l->fd = std::move(s.fd);
     l->worker = this;
     for (const auto& cl : snapshot_->config().listeners)
-      if (cl.name == s.name) l->tls = cl.tls.has_value();
+      if (cl.name == s.name) {
+        l->tls = cl.tls.has_value();
+        l->h2c = !l->tls && cl.http2;
+      }
     l->ev.reset(event_new(
         loop_.base(), l->fd.get(), EV_READ | EV_PERSIST,
         [](evutil_socket_t, short, void* arg) {
@@ -102,7 +106,7 @@ void Worker::drain() {
       l->fd.reset();
     }
     pools_.closeIdle();
-    std::vector<Http1Connection*> conns;
+    std::vector<ClientConnection*> conns;
     conns.reserve(connections_.size());
     for (auto& [ptr, c] : connections_) conns.push_back(ptr);
     for (auto* c : conns) c->drain();
@@ -181,14 +185,26 @@ void Worker::onAccept(Listening& l) {
       }
       transport = Transport(UniqueFd(transport.release()), std::move(ctx), std::move(ssl));
     }
-    auto conn = std::make_unique<Http1Connection>(*this, std::move(transport), std::move(info));
+    auto conn =
+        std::make_unique<Http1Connection>(*this, std::move(transport), std::move(info), l.h2c);
     auto* raw = conn.get();
     connections_.emplace(raw, std::move(conn));
     raw->start();
   }
 }
 
-void Worker::removeConnection(Http1Connection* conn) {
+void Worker::startHttp2(Http1Connection* from, Transport transport, ClientInfo client,
+                        EvbufferPtr in) {
+  auto conn = std::make_unique<http2::Http2Connection>(*this, std::move(transport),
+                                                       std::move(client), std::move(in));
+  auto* raw = conn.get();
+  connections_.emplace(raw, std::move(conn));
+  removeConnection(from);
+  raw->start();
+  if (draining_) raw->drain();
+}
+
+void Worker::removeConnection(ClientConnection* conn) {
   auto it = connections_.find(conn);
   if (it == connections_.end()) return;
   loop_.deferDelete(std::move(it->second));

@@ -10,10 +10,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "gateway/client_connection.h"
 #include "gateway/exchange.h"
 #include "gateway/loop.h"
 #include "gateway/metrics.h"
 #include "gateway/snapshot.h"
+#include "gateway/transport.h"
 #include "gateway/upstream/pool.h"
 #include "tls/context.h"
 
@@ -69,7 +71,10 @@ class Worker {
   bool accessLogOn() const;
   // Gives out a spare access log buffer (swapped with `into`).
   void takeLogBuffer(std::string& into) { into.swap(log_spare_); }
-  void removeConnection(Http1Connection* conn);
+  void removeConnection(ClientConnection* conn);
+  // The client chose HTTP/2 (ALPN h2, or the h2c preface): `from` gives up its
+  // socket, client record and the bytes it read, and is freed after this callback.
+  void startHttp2(Http1Connection* from, Transport transport, ClientInfo client, EvbufferPtr in);
   void connectionClosed(const ClientInfo& client);
 
  private:
@@ -79,6 +84,7 @@ class Worker {
     EventPtr ev;
     Worker* worker;
     bool tls = false;
+    bool h2c = false;  // plain listener with `http2: true`
   };
   void run();
   void shutdownObjects();
@@ -94,7 +100,7 @@ class Worker {
   UpstreamPools pools_;
   std::vector<std::unique_ptr<Policy>> policies_;
   std::vector<std::unique_ptr<Listening>> listening_;
-  std::unordered_map<Http1Connection*, std::unique_ptr<Http1Connection>> connections_;
+  std::unordered_map<ClientConnection*, std::unique_ptr<ClientConnection>> connections_;
   std::unordered_map<const void*, WorkerMetrics::RouteStats*> route_stats_;
   WorkerMetrics::RouteStats* unmatched_stats_ = nullptr;
   std::mt19937_64 rng_;

@@ -84,6 +84,8 @@ in front of two demo origins ($ORIGIN_A, $ORIGIN_B). Try:
 
   curl -i http://127.0.0.1:$P/                       # 1 KiB from an origin (see X-Origin alternate)
   curl -s --cacert demo-run/tls/demo.pem https://localhost:$S/echo   # over TLS: X-Forwarded-Proto: https
+  curl --http2 -k -sI https://localhost:$S/          # HTTP/2 by ALPN: "HTTP/2 200"
+  curl --http2-prior-knowledge -sI http://127.0.0.1:$P/   # cleartext h2c on the plain listener
   openssl s_client -connect 127.0.0.1:$S -servername demo.test </dev/null | head   # the certificate
   curl -s http://127.0.0.1:$P/echo | python3 -m json.tool   # what the origin received (X-Forwarded-*, X-Request-Id)
   curl -i -H 'Host: unknown.test' http://127.0.0.1:$P/      # 421: no site for that host

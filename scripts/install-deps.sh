@@ -10,6 +10,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev clang-format
   curl wrk nghttp2-client redis-server nginx-light haproxy openssl python3 procps prometheus chromium
+  testssl.sh
 )
 
 missing=()

@@ -104,15 +104,36 @@ int onServerName(SSL* ssl, int* alert, void* arg) {
   return SSL_TLSEXT_ERR_OK;
 }
 
-// Only http/1.1 is offered for now; an HTTP/2 codec adds "h2" here and the
+// ALPN lists in wire format, in the listener's order of preference; the
 // connection picks its codec from alpnSelected() after the handshake.
+constexpr unsigned char kAlpnH2H1[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+constexpr unsigned char kAlpnH1H2[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1', 2, 'h', '2'};
+constexpr unsigned char kAlpnH1[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+constexpr unsigned char kAlpnH2[] = {2, 'h', '2'};
+
+struct AlpnList {
+  const unsigned char* wire;
+  unsigned len;
+};
+constexpr AlpnList kAlpnLists[] = {{kAlpnH2H1, sizeof kAlpnH2H1},
+                                   {kAlpnH1H2, sizeof kAlpnH1H2},
+                                   {kAlpnH1, sizeof kAlpnH1},
+                                   {kAlpnH2, sizeof kAlpnH2}};
+
+const AlpnList* alpnFor(const std::vector<std::string>& alpn) {
+  bool h2 = std::find(alpn.begin(), alpn.end(), "h2") != alpn.end();
+  bool h1 = std::find(alpn.begin(), alpn.end(), "http/1.1") != alpn.end();
+  if (h2 && h1) return alpn.front() == "h2" ? &kAlpnLists[0] : &kAlpnLists[1];
+  return h2 ? &kAlpnLists[3] : &kAlpnLists[2];
+}
+
 int onAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
-           unsigned int inlen, void*) {
-  static const unsigned char kOurs[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+           unsigned int inlen, void* arg) {
+  const auto* ours = static_cast<const AlpnList*>(arg);
   unsigned char* selected = nullptr;
-  if (SSL_select_next_proto(&selected, outlen, kOurs, sizeof kOurs, in, inlen) !=
+  if (SSL_select_next_proto(&selected, outlen, ours->wire, ours->len, in, inlen) !=
       OPENSSL_NPN_NEGOTIATED)
-    return SSL_TLSEXT_ERR_NOACK;  // no common protocol: carry on without ALPN
+    return SSL_TLSEXT_ERR_NOACK;  // no common protocol: carry on without ALPN (HTTP/1.1)
   *out = selected;
   return SSL_TLSEXT_ERR_OK;
 }
@@ -143,7 +164,7 @@ SslCtxPtr newContext(const conf::TlsConfig& cfg, std::string& error) {
   SSL_CTX_set_timeout(ctx.get(), kSessionTimeoutSeconds);
   SSL_CTX_set_mode(ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_RELEASE_BUFFERS |
                                   SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-  SSL_CTX_set_alpn_select_cb(ctx.get(), onAlpn, nullptr);
+  SSL_CTX_set_alpn_select_cb(ctx.get(), onAlpn, const_cast<AlpnList*>(alpnFor(cfg.alpn)));
   return ctx;
 }
 

@@ -50,8 +50,8 @@ class ServerContext {
   // The SSL_CTX serving that host name: exact, then "*.parent", else the default.
   SSL_CTX* select(std::string_view host) const;
 
-  // The protocol chosen by ALPN for a finished handshake ("http/1.1" or
-  // empty): where an HTTP/2 codec would be selected.
+  // The protocol chosen by ALPN for a finished handshake ("h2", "http/1.1"
+  // or empty): the connection picks its codec from it.
   static std::string_view alpnSelected(const SSL* ssl);
   // The client's SNI name, or empty.
   static std::string_view serverName(const SSL* ssl);
