@@ -112,3 +112,13 @@ ratio() {
   awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-";
     else printf "%.2f", a / b }'
 }
+
+# The "Machine" lines of a report: when ($STARTED), which commit, the CPU and the load
+# ($LOAD_BEFORE, $LOAD_AFTER) the numbers were taken under.
+machine_info() {
+  echo "- started $STARTED; commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(
+    git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
+  echo "- nproc: $(nproc); kernel: $(uname -r)"
+  echo "- CPU: $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
+  echo "- load average (1/5/15 min) before: $LOAD_BEFORE; after: $LOAD_AFTER"
+}

@@ -58,16 +58,7 @@ wait_ready() {
   die "$name did not answer 200 (with RateLimit headers: $want_rl) for Host $host (last: '$got')"
 }
 
-cpu_ticks() {
-  local total=0 pid
-  for pid in "$@"; do
-    total=$((total + $(sed 's/^.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}')))
-  done
-  echo "$total"
-}
-
 read -r LOCAL_PORT LOCAL_ADMIN REDIS_GW_PORT REDIS_ADMIN REDIS_PORT < <(free_ports 5)
-CLK_TCK=$(getconf CLK_TCK)
 
 "$ORIGIN_BIN" --listen 127.0.0.1:0 --threads 1 --name bench >"$TMP/origin.out" 2>"$TMP/origin.log" &
 ORIGIN_PID=$!
@@ -125,14 +116,6 @@ request = function()
 end
 LUA
 
-to_ms() {
-  awk -v v="$1" 'BEGIN {
-    n = v + 0
-    if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /m$/) n *= 60000;
-    else if (v ~ /s$/) n *= 1000
-    printf "%.3f", n }'
-}
-
 ROWS="$TMP/rows"
 : >"$ROWS"
 run_one() {
@@ -183,12 +166,7 @@ REDIS_ERRORS=$(decisions "$REDIS_ADMIN" error)
 LOCAL_LIMITED=$(decisions "$LOCAL_ADMIN" limited)
 REDIS_LIMITED=$(decisions "$REDIS_ADMIN" limited)
 
-median() {
-  awk -v t="$1" -v c="$2" '$2 == t {print $c}' "$ROWS" | sort -g |
-    awk '{v[NR] = $1} END {
-      if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2];
-      else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
+median() { median_of "$ROWS" "$1" "$2"; }
 
 STAMP=$(date '+%Y-%m-%d-%H%M')
 mkdir -p "$RESULTS_DIR"

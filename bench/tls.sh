@@ -170,11 +170,7 @@ REPORT="$RESULTS_DIR/$STAMP-tls-h2.md"
   echo
   echo "## Machine"
   echo
-  echo "- started $STARTED; commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(
-    git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
-  echo "- nproc: $(nproc); kernel: $(uname -r)"
-  echo "- CPU: $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
-  echo "- load average (1/5/15 min) before: $LOAD_BEFORE; after: $LOAD_AFTER"
+  machine_info
   echo "$VERSIONS"
   echo
   echo "## Runs"
