@@ -441,18 +441,13 @@ void Http1Connection::closeAfterFlush() {
 
 void Http1Connection::flush() {
   if (dead_) return;
-  while (evbuffer_get_length(out_.get()) > 0) {
-    int n = transport_.write(out_.get());
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      if (errno == EINTR) continue;
-      if (exchange_ && !exchange_->finished()) exchange_->onClientGone();
-      destroy();
-      return;
-    }
-    if (n == 0) break;
-    bytes_written_ += static_cast<uint64_t>(n);
+  ssize_t n = transport_.writeAll(out_.get());
+  if (n < 0) {
+    if (exchange_ && !exchange_->finished()) exchange_->onClientGone();
+    destroy();
+    return;
   }
+  bytes_written_ += static_cast<uint64_t>(n);
   if (!written_waits_.empty()) completeWritten();
   bool pending = evbuffer_get_length(out_.get()) > 0;
   if (transport_.tls()) {

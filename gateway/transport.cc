@@ -105,6 +105,21 @@ int Transport::tlsWrite(evbuffer* out) {
   return static_cast<int>(total);
 }
 
+ssize_t Transport::writeAll(evbuffer* out) {
+  ssize_t total = 0;
+  while (evbuffer_get_length(out) > 0) {
+    int n = write(out);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    if (n == 0) break;
+    total += n;
+  }
+  return total;
+}
+
 void Transport::shutdownWrite() {
   if (ssl_ && SSL_is_init_finished(ssl_.get())) {
     // One attempt at close_notify: the peer's reply is not waited for.

@@ -49,6 +49,9 @@ class Transport {
     if (!ssl_) return evbuffer_write(out, fd_.get());
     return tlsWrite(out);
   }
+  // Writes until `out` is empty or the socket would block: the bytes written,
+  // or -1 (errno set) when the connection is broken.
+  ssize_t writeAll(evbuffer* out);
   // End of our output: close_notify (TLS), then FIN.
   void shutdownWrite();
 

@@ -239,15 +239,9 @@ void Http2Connection::send() {
 }
 
 void Http2Connection::writeOut() {
-  while (evbuffer_get_length(out_.get()) > 0) {
-    int n = transport_.write(out_.get());
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      if (errno == EINTR) continue;
-      destroy();
-      return;
-    }
-    if (n == 0) break;
+  if (transport_.writeAll(out_.get()) < 0) {
+    destroy();
+    return;
   }
   bool pending = evbuffer_get_length(out_.get()) > 0;
   if (transport_.tls()) {
