@@ -124,7 +124,7 @@ run_one() {
       grep -q "Application protocol: h2" "$out" || die "h2load did not speak h2 to $target"
       requests=$(awk '/^requests:/ {print $8}' "$out")
       rate=$(awk '/^finished in/ {print $4}' "$out")
-      errors=$(awk '/^requests:/ {print $10 + $12} /^status codes:/ {print $4 + $6 + $8}' "$out" |
+      errors=$(awk '/^requests:/ {print $10 + $12} /^status codes:/ {print $7 + $9}' "$out" |
         awk '{n += $1} END {print n + 0}')
       ;;
   esac
