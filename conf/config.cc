@@ -127,6 +127,7 @@ json upstreamJson(const Upstream& u) {
       {"retries", u.retries},
       {"host_header", orNull(u.host_header)},
       {"health_check", nullptr},
+      {"outlier_detection", nullptr},
   };
   if (u.health_check) {
     const HealthCheck& h = *u.health_check;
@@ -135,6 +136,12 @@ json upstreamJson(const Upstream& u) {
                            {"timeout", formatDuration(h.timeout)},
                            {"unhealthy_after", h.unhealthy_after},
                            {"healthy_after", h.healthy_after}};
+  }
+  if (u.outlier_detection) {
+    const OutlierDetection& o = *u.outlier_detection;
+    out["outlier_detection"] = {{"consecutive_failures", o.consecutive_failures},
+                                {"consecutive_5xx", o.consecutive_5xx},
+                                {"eject_for", formatDuration(o.eject_for)}};
   }
   return out;
 }

@@ -132,6 +132,15 @@ struct HealthCheck {
   unsigned healthy_after = 2;
 };
 
+// Passive health: a server whose requests fail this many times in a row is
+// left out of balancing for eject_for, then tried again (Envoy's outlier
+// detection). 0 turns a trigger off.
+struct OutlierDetection {
+  unsigned consecutive_failures = 5;  // connect errors, resets, timeouts
+  unsigned consecutive_5xx = 0;       // responses with a 5xx status
+  Duration eject_for{std::chrono::seconds(10)};
+};
+
 enum class Balance { kRoundRobin, kLeastConn, kRandom };
 
 struct Upstream {
@@ -144,6 +153,7 @@ struct Upstream {
   unsigned retries = 1;
   std::string host_header;  // empty = forward the client's Host
   std::optional<HealthCheck> health_check;
+  std::optional<OutlierDetection> outlier_detection;  // absent: passive ejection off
 };
 
 struct CachePolicy {

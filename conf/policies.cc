@@ -39,11 +39,22 @@ std::optional<HealthCheck> parseHealthCheck(Ctx& ctx, const Node& node, const st
   return h;
 }
 
+std::optional<OutlierDetection> parseOutlierDetection(Ctx& ctx, const Node& node,
+                                                      const std::string& where) {
+  Fields f(ctx, node, where, {"consecutive_failures", "consecutive_5xx", "eject_for"});
+  if (!f.isMap() && !node.isNull()) return std::nullopt;
+  OutlierDetection o;
+  f.uint("consecutive_failures", o.consecutive_failures, 0, 1000);
+  f.uint("consecutive_5xx", o.consecutive_5xx, 0, 1000);
+  f.duration("eject_for", o.eject_for, false);
+  return o;
+}
+
 void parseUpstream(Ctx& ctx, const MapEntry& e, Upstream& u) {
   const std::string where = "upstream '" + e.key + "'";
   Fields f(ctx, e.value, where,
            {"servers", "balance", "keepalive", "connect_timeout", "response_timeout", "retries",
-            "host_header", "health_check"});
+            "host_header", "health_check", "outlier_detection"});
   if (!f.isMap()) {
     if (e.value.isNull()) ctx.error(e, where + " has no settings: it needs at least servers");
     return;
@@ -83,6 +94,8 @@ void parseUpstream(Ctx& ctx, const MapEntry& e, Upstream& u) {
   }
   if (const Node* n = f.get("health_check"))
     u.health_check = parseHealthCheck(ctx, *n, where + " health_check");
+  if (const Node* n = f.get("outlier_detection"))
+    u.outlier_detection = parseOutlierDetection(ctx, *n, where + " outlier_detection");
 }
 
 void parseCachePolicy(Ctx& ctx, const MapEntry& e, CachePolicy& p) {

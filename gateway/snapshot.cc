@@ -8,7 +8,7 @@
 namespace edge {
 
 std::shared_ptr<const Snapshot> Snapshot::build(std::shared_ptr<const conf::Config> config,
-                                                uint64_t generation) {
+                                                uint64_t generation, const Snapshot* previous) {
   auto snap = std::make_shared<Snapshot>();
   snap->config_ = std::move(config);
   snap->generation_ = generation;
@@ -52,7 +52,23 @@ std::shared_ptr<const Snapshot> Snapshot::build(std::shared_ptr<const conf::Conf
       freeaddrinfo(res);
     }
   }
+  std::unordered_map<std::string, std::shared_ptr<ServerHealth>> kept;
+  if (previous)
+    for (const auto& e : previous->health_entries_)
+      kept.emplace(e.upstream->name + " " + e.server->str(), e.health);
+  for (const auto& [name, up] : snap->config_->upstreams) {
+    snap->health_base_[&up] = snap->health_entries_.size();
+    for (const auto& server : up.servers) {
+      auto it = kept.find(name + " " + server.str());
+      auto health = it != kept.end() ? it->second : std::make_shared<ServerHealth>();
+      snap->health_entries_.push_back(HealthEntry{&up, &server, std::move(health)});
+    }
+  }
   return snap;
+}
+
+ServerHealth& Snapshot::health(const conf::Upstream& up, size_t index) const {
+  return *health_entries_[health_base_.at(&up) + index].health;
 }
 
 const conf::Upstream* Snapshot::upstreamFor(const conf::Route* route) const {

@@ -14,6 +14,7 @@
 
 #include "conf/config.h"
 #include "conf/redirect_map.h"
+#include "gateway/upstream/health.h"
 
 namespace edge {
 
@@ -40,8 +41,11 @@ struct HostMatch {
 
 class Snapshot {
  public:
+  // previous: the running snapshot on reload; servers it shares with the new
+  // configuration (same upstream name and host:port) keep their health.
   static std::shared_ptr<const Snapshot> build(std::shared_ptr<const conf::Config> config,
-                                               uint64_t generation);
+                                               uint64_t generation,
+                                               const Snapshot* previous = nullptr);
 
   const conf::Config& config() const { return *config_; }
   std::shared_ptr<const conf::Config> configPtr() const { return config_; }
@@ -60,6 +64,15 @@ class Snapshot {
   const conf::Upstream* upstreamFor(const conf::Route* route) const;
   // The resolved address of one of this snapshot's upstream servers.
   const ResolvedAddr& resolved(const conf::HostPort& server) const;
+  // The health of server `index` of an upstream of this snapshot.
+  ServerHealth& health(const conf::Upstream& up, size_t index) const;
+  struct HealthEntry {
+    const conf::Upstream* upstream;
+    const conf::HostPort* server;
+    std::shared_ptr<ServerHealth> health;
+  };
+  // Every server of every upstream, in config order.
+  const std::vector<HealthEntry>& healthEntries() const { return health_entries_; }
 
   // Lower-cases, strips ":port" and one trailing dot; IPv6 literals keep their
   // brackets. Writes into buf (at least 256 bytes); returns empty on garbage.
@@ -72,6 +85,9 @@ class Snapshot {
   std::vector<conf::RedirectMap> redirect_maps_;  // by index in config().sites
   std::unordered_map<const conf::Route*, const conf::Upstream*> upstream_by_route_;
   std::unordered_map<const conf::HostPort*, ResolvedAddr> resolved_;
+  std::vector<HealthEntry> health_entries_;
+  // Where an upstream's servers start in health_entries_.
+  std::unordered_map<const conf::Upstream*, size_t> health_base_;
 };
 
 using SnapshotPtr = std::shared_ptr<const Snapshot>;

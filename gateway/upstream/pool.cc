@@ -94,13 +94,19 @@ std::unique_ptr<UpstreamConnection> UpstreamPools::release(std::unique_ptr<Upstr
 }
 
 size_t UpstreamPools::pick(const conf::Upstream& up, const Snapshot& snap, uint64_t tried,
-                           uint64_t random) {
+                           uint64_t random, uint64_t now_us) {
   size_t n = up.servers.size();
   auto untried = [&](size_t i) { return i >= 64 || !(tried & (1ull << i)); };
-  size_t left = 0;
-  for (size_t i = 0; i < n; ++i) left += untried(i);
+  auto available = [&](size_t i) { return snap.health(up, i).available(now_us); };
+  size_t left = 0, healthy = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (!available(i)) continue;
+    ++healthy;
+    left += untried(i);
+  }
+  if (healthy == 0) return kNoServer;
   bool skip = left > 0;
-  auto ok = [&](size_t i) { return !skip || untried(i); };
+  auto ok = [&](size_t i) { return available(i) && (!skip || untried(i)); };
 
   switch (up.balance) {
     case conf::Balance::kLeastConn: {
@@ -117,13 +123,13 @@ size_t UpstreamPools::pick(const conf::Upstream& up, const Snapshot& snap, uint6
         }
       }
       ++rr;
-      return best < n ? best : 0;
+      return best;
     }
     case conf::Balance::kRandom: {
       size_t start = random % n;
       for (size_t k = 0; k < n; ++k)
         if (ok((start + k) % n)) return (start + k) % n;
-      return start;
+      return kNoServer;
     }
     case conf::Balance::kRoundRobin:
     default: {
@@ -133,7 +139,7 @@ size_t UpstreamPools::pick(const conf::Upstream& up, const Snapshot& snap, uint6
         size_t i = it->second++ % n;
         if (ok(i)) return i;
       }
-      return 0;
+      return kNoServer;
     }
   }
 }

@@ -61,9 +61,12 @@ class UpstreamPools {
   [[nodiscard]] std::unique_ptr<UpstreamConnection> release(std::unique_ptr<UpstreamConnection> c,
                                                             unsigned keepalive);
 
-  // Balancing: the index of the server to try among `count`, skipping those
-  // whose bit is set in `tried` when another one is left.
-  size_t pick(const conf::Upstream& up, const Snapshot& snap, uint64_t tried, uint64_t random);
+  // Balancing: the index of the server to try, among those the health checks
+  // and passive ejection leave in rotation, skipping those whose bit is set in
+  // `tried` when another one is left. kNoServer when no server is available.
+  static constexpr size_t kNoServer = SIZE_MAX;
+  size_t pick(const conf::Upstream& up, const Snapshot& snap, uint64_t tried, uint64_t random,
+              uint64_t now_us);
 
   void closeIdle();  // drain: no more reuse
 

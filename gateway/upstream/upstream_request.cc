@@ -117,8 +117,14 @@ void UpstreamRequest::attempt() {
     fail(503, "the upstream has no servers", false);
     return;
   }
-  size_t idx = w.pools().pick(up_, ex_.snapshot(), tried_, w.random());
+  size_t idx = w.pools().pick(up_, ex_.snapshot(), tried_, w.random(), Loop::nowMicros());
+  if (idx == UpstreamPools::kNoServer) {
+    health_ = nullptr;
+    fail(503, "no healthy server", false);
+    return;
+  }
   if (idx < 64) tried_ |= 1ull << idx;
+  health_ = &ex_.snapshot().health(up_, idx);
   const conf::HostPort& hp = up_.servers[idx];
   server_ = &w.pools().server(hp, ex_.snapshot().resolved(hp));
   conn_ = w.pools().takeIdle(*server_);
@@ -371,6 +377,12 @@ bool UpstreamRequest::handleHead() {
   uint64_t answered_us = Loop::nowMicros() - sent_us_;
   ex_.worker().metrics().recordUpstream(up_.name, static_cast<double>(answered_us) / 1e6);
   ex_.worker().metrics().recordUpstreamOutcome(up_.name, WorkerMetrics::kUpstreamResponse);
+  if (health_ && up_.outlier_detection &&
+      health_->recordResponse(head.status, *up_.outlier_detection, Loop::nowMicros()))
+    LOG_WARN("upstream %s: %s ejected for %lld ms after %u consecutive 5xx responses",
+             up_.name.c_str(), server_->name.c_str(),
+             static_cast<long long>(up_.outlier_detection->eject_for.count()),
+             up_.outlier_detection->consecutive_5xx);
   ex_.noteUpstreamAnswered(answered_us);
   ResponseOut out;
   out.status = head.status;
@@ -510,6 +522,14 @@ void UpstreamRequest::finish() {
 }
 
 void UpstreamRequest::fail(uint16_t status, const char* detail, bool retryable) {
+  // A reused connection the origin closed while idle says nothing about its health.
+  bool stale = conn_ && conn_->reused && retryable;
+  if (health_ && up_.outlier_detection && status != 503 && !stale &&
+      health_->recordFailure(*up_.outlier_detection, Loop::nowMicros()))
+    LOG_WARN("upstream %s: %s ejected for %lld ms after %u consecutive failures", up_.name.c_str(),
+             server_->name.c_str(),
+             static_cast<long long>(up_.outlier_detection->eject_for.count()),
+             up_.outlier_detection->consecutive_failures);
   closeConnection();
   bool retry = retryable && canRetry();
   ex_.worker().metrics().recordUpstreamOutcome(

@@ -58,6 +58,7 @@ class UpstreamRequest final : public Deletable, public RequestBodySink, public U
   const conf::Upstream& up_;  // inside the exchange's snapshot
   std::unique_ptr<UpstreamConnection> conn_;
   ServerState* server_ = nullptr;
+  ServerHealth* health_ = nullptr;  // the picked server's, in the exchange's snapshot
   http1::BodyDecoder decoder_;
   Phase phase_ = Phase::kIdle;
   unsigned attempts_ = 0;

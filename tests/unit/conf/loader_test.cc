@@ -185,9 +185,22 @@ TEST(LoadMinimal, OptionalSectionsTakeTheirDefaults) {
   EXPECT_EQ(u.name, "app");
   EXPECT_EQ(u.keepalive, 64u);
   EXPECT_FALSE(u.health_check);
+  EXPECT_FALSE(u.outlier_detection);
   EXPECT_EQ(c.sites[0].redirect_status, 301);
   EXPECT_EQ(c.sites[0].https_port, 443);
   EXPECT_FALSE(c.sites[0].https_redirect);
+}
+
+TEST(LoadMinimal, OutlierDetectionTakesItsKeysAndDefaults) {
+  const LoadResult r = loadYaml(std::string(kMinimal) +
+                                "    outlier_detection: {consecutive_5xx: 3, eject_for: 250ms}\n");
+  ASSERT_TRUE(r.ok()) << allErrors(r);
+  const Upstream& u = r.config->upstreams.at("app");
+  ASSERT_TRUE(u.outlier_detection);
+  EXPECT_EQ(u.outlier_detection->consecutive_failures, 5u);
+  EXPECT_EQ(u.outlier_detection->consecutive_5xx, 3u);
+  EXPECT_EQ(u.outlier_detection->eject_for, 250ms);
+  EXPECT_EQ(r.config->toJson()["upstreams"]["app"]["outlier_detection"]["eject_for"], "250ms");
 }
 
 TEST(LoadMinimal, WorkersTakesANumber) {
