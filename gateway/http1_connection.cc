@@ -22,6 +22,8 @@ constexpr size_t kMaxBufferedIn = 128 * 1024;
 // Below this much queued output, a paused origin read resumes.
 constexpr size_t kOutLowWater = 64 * 1024;
 constexpr uint64_t kLingerMs = 2000;
+// How long an idle connection may still bring one more request once it is told to close.
+constexpr uint64_t kDrainGraceMs = 1000;
 }  // namespace
 
 Http1Connection::Http1Connection(Worker& worker, Transport transport, ClientInfo client, bool h2c)
@@ -60,7 +62,11 @@ void Http1Connection::start() {
 
 void Http1Connection::drain() {
   keep_alive_ = false;
-  if (idle() && evbuffer_get_length(out_.get()) == 0) destroy();
+  if (idle() && evbuffer_get_length(out_.get()) == 0 && timer_ == Timer::kIdle) {
+    uint64_t idle_ms =
+        static_cast<uint64_t>(worker_.snapshot()->config().server.limits.idle_timeout.count());
+    arm(Timer::kIdle, std::min(kDrainGraceMs, idle_ms));
+  }
 }
 
 void Http1Connection::setReading(bool on) {

@@ -25,7 +25,10 @@ class Http1Connection final : public ClientConnection, public Downstream {
   ~Http1Connection() override;
 
   void start();
-  // Drain: close now when idle, else after the current response.
+  // Close politely (the process drains, or a reload removed the listener):
+  // the next response carries `Connection: close` and the connection ends
+  // after it; an idle one ends after a short grace, so that a request already
+  // on its way is answered instead of meeting a reset.
   void drain() override;
   bool idle() const { return !exchange_ && !parser_.started(); }
 

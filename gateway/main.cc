@@ -25,6 +25,9 @@ void usage(FILE* out) {
   fprintf(out,
           "usage: edgegate [-c FILE]            run with that config (default %s)\n"
           "       edgegate -t [-c FILE]         validate the config and exit\n"
+          "       edgegate -c FILE --pid-file PATH          also write the process id there\n"
+          "       edgegate -c FILE --upgrade-from PIDFILE   take over the listening sockets of\n"
+          "                                     the running edgegate, then make it drain\n"
           "       edgegate explain -c FILE [-X METHOD] [-H 'Name: value']... [--json] URL\n"
           "       edgegate --version\n",
           kDefaultConfig);
@@ -62,6 +65,7 @@ void raiseFdLimit() {
 int main(int argc, char** argv) {
   std::string config = kDefaultConfig;
   bool test_only = false;
+  std::string pid_file, upgrade_from;
   std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty() && args[0] == "explain") {
     return edge::runExplain({args.begin() + 1, args.end()}, kDefaultConfig, stdout, stderr);
@@ -70,6 +74,10 @@ int main(int argc, char** argv) {
     const std::string& a = args[i];
     if (a == "-c" && i + 1 < args.size()) {
       config = args[++i];
+    } else if (a == "--pid-file" && i + 1 < args.size()) {
+      pid_file = args[++i];
+    } else if (a == "--upgrade-from" && i + 1 < args.size()) {
+      upgrade_from = args[++i];
     } else if (a == "-t") {
       test_only = true;
     } else if (a == "--version" || a == "-v") {
@@ -100,5 +108,7 @@ int main(int argc, char** argv) {
   // Loops receive work posted from other threads (reload, drain, admin).
   evthread_use_pthreads();
   edge::Server server(config, loaded.config);
+  server.setPidFile(pid_file);
+  server.setUpgradeFrom(upgrade_from);
   return server.run();
 }

@@ -1,21 +1,25 @@
 #include "gateway/server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <future>
+#include <map>
 
 #include "cache/hit_window.h"
 #include "conf/loader.h"
 #include "gateway/access_log.h"
 #include "gateway/admin/admin_server.h"
 #include "gateway/admin/status_page.h"
+#include "gateway/listener_handoff.h"
 #include "gateway/log.h"
 #include "gateway/worker.h"
 
@@ -38,7 +42,7 @@ SnapshotPtr Server::snapshot() const {
 }
 
 namespace {
-UniqueFd bindListener(const conf::HostPort& hp, uint16_t port, std::string* error) {
+UniqueFd bindSocket(const conf::HostPort& hp, uint16_t port, std::string* error) {
   sockaddr_storage ss{};
   socklen_t len = 0;
   std::string host = hp.host.empty() ? "0.0.0.0" : hp.host;
@@ -84,25 +88,89 @@ uint16_t boundPort(int fd) {
 }
 }  // namespace
 
-bool Server::openListeners(std::vector<std::vector<ListenSocket>>& per_worker) {
-  const auto& cfg = snapshot_->config();
-  for (const auto& l : cfg.listeners) {
-    uint16_t port = l.bind.port;
-    for (auto& sockets : per_worker) {
-      std::string error;
-      UniqueFd fd = bindListener(l.bind, port, &error);
-      if (!fd) {
-        LOG_ERROR("listener %s: %s", l.name.c_str(), error.c_str());
-        return false;
-      }
-      // Port 0: the first socket picks a port, the other workers join it.
-      if (port == 0) port = boundPort(fd.get());
-      sockets.push_back(ListenSocket{l.name, std::move(fd)});
-    }
-    LOG_INFO("listener %s on %s:%u (%zu workers%s)", l.name.c_str(), l.bind.host.c_str(), port,
-             per_worker.size(), l.tls ? ", TLS" : "");
+bool Server::bindListener(const conf::Listener& l,
+                          std::vector<std::vector<ListenSocket>>& per_worker, std::string* error) {
+  // Sockets taken over from the process this one replaces come first: they
+  // carry that process's accept queues.
+  std::vector<UniqueFd> fds = inheritedFor(l);
+  uint16_t port = fds.empty() ? l.bind.port : boundPort(fds[0].get());
+  const size_t taken_over = fds.size();
+  while (fds.size() < per_worker.size()) {
+    UniqueFd fd = bindSocket(l.bind, port, error);
+    if (!fd) return false;  // the ones bound so far close here
+    // Port 0: the first socket picks a port, the other workers join it.
+    if (port == 0) port = boundPort(fd.get());
+    fds.push_back(std::move(fd));
   }
+  for (size_t i = 0; i < fds.size(); ++i)
+    per_worker[i % per_worker.size()].push_back(ListenSocket{l.name, std::move(fds[i])});
+  bound_[l.name] = l.bind.str();
+  LOG_INFO("listener %s on %s:%u (%zu workers%s, %zu socket(s) taken over)", l.name.c_str(),
+           l.bind.host.c_str(), port, per_worker.size(), l.tls ? ", TLS" : "", taken_over);
   return true;
+}
+
+std::vector<UniqueFd> Server::inheritedFor(const conf::Listener& l) {
+  auto it = inherited_.find(l.name + " " + l.bind.str());
+  if (it == inherited_.end()) return {};
+  std::vector<UniqueFd> fds = std::move(it->second);
+  inherited_.erase(it);
+  return fds;
+}
+
+bool Server::openListeners(std::vector<std::vector<ListenSocket>>& per_worker) {
+  for (const auto& l : snapshot_->config().listeners) {
+    std::string error;
+    if (!bindListener(l, per_worker, &error)) {
+      LOG_ERROR("listener %s: %s", l.name.c_str(), error.c_str());
+      return false;
+    }
+  }
+  for (const auto& [key, fds] : inherited_)
+    LOG_INFO("upgrade: listener %s is not in this configuration: its socket closes", key.c_str());
+  inherited_.clear();
+  return true;
+}
+
+bool Server::takeOverSockets(std::string* error) {
+  pid_t pid = handoff::readPidFile(upgrade_from_, error);
+  if (pid < 0) return false;
+  std::vector<handoff::Socket> sockets;
+  if (!handoff::receive(pid, sockets, error)) return false;
+  const auto& cfg = snapshot_->config();
+  for (auto& s : sockets) {
+    if (s.kind == "admin") {
+      if (s.bind == cfg.server.admin.bind.str()) inherited_admin_ = std::move(s.fd);
+    } else {
+      inherited_[s.name + " " + s.bind].push_back(std::move(s.fd));
+    }
+  }
+  old_pid_ = pid;
+  LOG_INFO("upgrade: took %zu listening socket(s) over from pid %d", sockets.size(),
+           static_cast<int>(pid));
+  return true;
+}
+
+void Server::onHandoffRequest() {
+  std::vector<handoff::Socket> sockets;
+  for (auto& w : workers_)
+    for (auto& ls : w->duplicateListeners())
+      sockets.push_back({"listener", ls.name, bound_[ls.name], std::move(ls.fd)});
+  if (admin_ && admin_->listenFd() >= 0) {
+    UniqueFd copy(fcntl(admin_->listenFd(), F_DUPFD_CLOEXEC, 0));
+    if (copy)
+      sockets.push_back(
+          {"admin", "", snapshot()->config().server.admin.bind.str(), std::move(copy)});
+  }
+  std::string peer, error;
+  if (!handoff::serve(handoff_listener_.get(), sockets, &peer, &error)) {
+    LOG_WARN("upgrade: hand-off to %s failed: %s", peer.empty() ? "a new process" : peer.c_str(),
+             error.c_str());
+    return;
+  }
+  handed_off_ = true;
+  LOG_INFO("upgrade: handed %zu listening socket(s) to %s; draining when it says so (SIGTERM)",
+           sockets.size(), peer.c_str());
 }
 
 int Server::run() {
@@ -115,6 +183,14 @@ int Server::run() {
   {
     std::lock_guard<std::mutex> lock(snapshot_mu_);
     tls_ = tls_set;
+  }
+  if (!upgrade_from_.empty()) {
+    std::string error;
+    if (!takeOverSockets(&error)) {
+      LOG_ERROR("upgrade from %s: %s; not starting (the running process keeps serving)",
+                upgrade_from_.c_str(), error.c_str());
+      return 1;
+    }
   }
   if (!openListeners(sockets)) return 1;
 
@@ -133,8 +209,18 @@ int Server::run() {
       return out;
     };
   admin_->sources().cache = [] { return cache::HitWindow::collect(Loop::nowMicros()); };
+  // Every server of every upstream: 0 while active checks or passive ejection
+  // keep it out of rotation.
+  admin_->sources().upstream_health = [this] {
+    SnapshotPtr snap = snapshot();
+    uint64_t now = Loop::nowMicros();
+    std::vector<UpstreamServerHealth> out;
+    for (const auto& e : snap->healthEntries())
+      out.push_back({e.upstream->name, e.server->str(), e.health->available(now)});
+    return out;
+  };
   std::string error;
-  if (!admin_->start(cfg.server.admin.bind, &error)) {
+  if (!admin_->start(cfg.server.admin.bind, &error, std::move(inherited_admin_))) {
     LOG_ERROR("admin listener %s: %s", cfg.server.admin.bind.str().c_str(), error.c_str());
     return 1;
   }
@@ -144,6 +230,8 @@ int Server::run() {
   for (unsigned i = 0; i < n; ++i)
     workers_.push_back(std::make_unique<Worker>(*this, i, snapshot_, metrics_.addShard()));
   workers_running_ = n;
+  health_checker_.update(snapshot_);
+  health_checker_.start();
   for (unsigned i = 0; i < n; ++i) {
     workers_[i]->setTlsNow(tls_set);
     workers_[i]->start(std::move(sockets[i]));
@@ -161,14 +249,38 @@ int Server::run() {
     timeval every = toTimeval(6 * 3600 * 1000ull);
     evtimer_add(expiry_timer_.get(), &every);
   }
+  std::string handoff_error;
+  handoff_listener_ = handoff::listen(getpid(), &handoff_error);
+  if (handoff_listener_) {
+    handoff_event_.reset(event_new(
+        loop_.base(), handoff_listener_.get(), EV_READ | EV_PERSIST,
+        [](evutil_socket_t, short, void* arg) { static_cast<Server*>(arg)->onHandoffRequest(); },
+        this));
+    event_add(handoff_event_.get(), nullptr);
+  } else {
+    LOG_WARN(
+        "upgrade: no hand-off socket (%s): a binary upgrade cannot take over from this "
+        "process",
+        handoff_error.c_str());
+  }
+  if (!pid_file_.empty() && !handoff::writePidFile(pid_file_, getpid(), &error))
+    LOG_ERROR("pid file: %s", error.c_str());
   LOG_INFO("edgegate %s serving with %u workers, config %s", EDGEGATE_VERSION, n,
            config_path_.c_str());
+  if (old_pid_ > 0) {
+    // Everything is accepting: the old process may stop now.
+    LOG_INFO("upgrade: telling pid %d to drain", static_cast<int>(old_pid_));
+    if (kill(old_pid_, SIGTERM) != 0)
+      LOG_WARN("upgrade: SIGTERM to pid %d: %s", static_cast<int>(old_pid_), strerror(errno));
+  }
   event_base_loop(loop_.base(), 0);
 
   for (auto& w : workers_) w->stopNow();
   for (auto& w : workers_) w->join();
+  health_checker_.stop();
   admin_->stop();
   access_log_->stop();  // writes what the workers queued
+  if (!pid_file_.empty()) handoff::removePidFile(pid_file_, getpid());
   LOG_INFO("stopped");
   return 0;
 }
@@ -211,13 +323,9 @@ ReloadResult Server::reload() {
   }
   const auto& old_cfg = snapshot()->config();
   const auto& new_cfg = *loaded.config;
-  bool listeners_changed = old_cfg.listeners.size() != new_cfg.listeners.size();
-  for (size_t i = 0; !listeners_changed && i < new_cfg.listeners.size(); ++i)
-    listeners_changed = old_cfg.listeners[i].bind.str() != new_cfg.listeners[i].bind.str() ||
-                        old_cfg.listeners[i].name != new_cfg.listeners[i].name;
-  if (listeners_changed || old_cfg.server.workers != new_cfg.server.workers ||
+  if (old_cfg.server.workers != new_cfg.server.workers ||
       old_cfg.server.admin.bind.str() != new_cfg.server.admin.bind.str())
-    LOG_WARN("reload: changes to listeners, workers or the admin address apply at restart");
+    LOG_WARN("reload: changes to workers or the admin address apply at restart");
 
   // New certificates: a failure keeps the running configuration and its certificates.
   auto tls_set = loadTls(new_cfg, &result.errors);
@@ -247,16 +355,44 @@ ReloadResult Server::reload() {
     }
     if (merged) tls_set = merged;
   }
-  auto snap = Snapshot::build(loaded.config, ++generation_);
+  // Listeners: unchanged ones keep their sockets (no connection notices the
+  // reload); new ones are bound now, so a port in use fails the reload
+  // before anything changed; removed ones stop accepting after the swap.
+  std::vector<std::vector<ListenSocket>> added(workers_.size());
+  std::vector<std::string> removed;
+  std::map<std::string, std::string> was_bound = bound_;
+  for (const auto& [name, bind] : was_bound) {
+    auto it = std::find_if(new_cfg.listeners.begin(), new_cfg.listeners.end(),
+                           [&](const conf::Listener& l) { return l.name == name; });
+    if (it == new_cfg.listeners.end() || it->bind.str() != bind) removed.push_back(name);
+  }
+  for (const auto& name : removed) bound_.erase(name);
+  for (const auto& l : new_cfg.listeners) {
+    if (bound_.count(l.name)) continue;
+    std::string error;
+    if (!bindListener(l, added, &error)) {
+      result.errors.push_back("listener " + l.name + ": " + error);
+      LOG_ERROR("reload of %s failed: listener %s: %s; the running configuration stays",
+                config_path_.c_str(), l.name.c_str(), error.c_str());
+      bound_ = std::move(was_bound);  // the sockets bound so far close with `added`
+      metrics_.configReloaded(false);
+      return result;
+    }
+  }
+  for (const auto& name : removed) LOG_INFO("listener %s removed", name.c_str());
+  auto snap = Snapshot::build(loaded.config, ++generation_, snapshot().get());
   {
     std::lock_guard<std::mutex> lock(snapshot_mu_);
     snapshot_ = snap;
     tls_ = tls_set;
   }
-  for (auto& w : workers_) {
-    w->setSnapshot(snap);
-    w->setTls(tls_set);
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    workers_[i]->setSnapshot(snap);
+    workers_[i]->setTls(tls_set);
+    if (!removed.empty() || !added[i].empty())
+      workers_[i]->updateListeners(std::move(added[i]), removed);
   }
+  health_checker_.update(snap);
   if (access_log_) access_log_->configure(new_cfg.server.access_log);
   metrics_.configReloaded(true);
   LOG_INFO("reloaded %s (generation %llu)", config_path_.c_str(),
@@ -316,6 +452,8 @@ void Server::beginDrain() {
     return;
   }
   metrics_.setDraining(true);
+  // The new process answers on the admin address from now on.
+  if (handed_off_) admin_->stopAccepting();
   auto timeout = snapshot()->config().server.drain_timeout;
   LOG_INFO("draining: no new connections, finishing in-flight requests (up to %lld ms)",
            static_cast<long long>(timeout.count()));

@@ -2,6 +2,7 @@
 // The process: owns the configuration snapshot, the workers, the admin
 // listener and the signal handling. Its loop runs on the main thread.
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -13,11 +14,13 @@
 #include "gateway/loop.h"
 #include "gateway/metrics.h"
 #include "gateway/snapshot.h"
+#include "gateway/upstream/health_checker.h"
 #include "tls/context.h"
 
 namespace edge {
 
 class Worker;
+struct ListenSocket;
 class AdminServer;
 class AccessLog;
 
@@ -30,6 +33,12 @@ class Server {
  public:
   Server(std::string config_path, std::shared_ptr<const conf::Config> config);
   ~Server();
+
+  // Before run(): the PID file to write (and remove at exit), and the PID
+  // file of a running edgegate whose listening sockets this one takes over
+  // (binary upgrade; that process is then told to drain).
+  void setPidFile(std::string path) { pid_file_ = std::move(path); }
+  void setUpgradeFrom(std::string pid_file) { upgrade_from_ = std::move(pid_file); }
 
   // Main thread: binds, starts everything, runs until drained. Exit code.
   int run();
@@ -55,7 +64,16 @@ class Server {
                                              std::vector<std::string>* errors);
   void beginDrain();
   bool openListeners(std::vector<std::vector<struct ListenSocket>>& per_worker);
+  // One SO_REUSEPORT socket per worker for listener l, appended to per_worker.
+  bool bindListener(const conf::Listener& l, std::vector<std::vector<ListenSocket>>& per_worker,
+                    std::string* error);
   static void onSignal(evutil_socket_t sig, short, void* arg);
+  // Binary upgrade, old side: a new process asks for the listening sockets.
+  void onHandoffRequest();
+  // Binary upgrade, new side: takes the sockets of the running process.
+  bool takeOverSockets(std::string* error);
+  // A handed-over socket for this listener, if the old process had one.
+  std::vector<UniqueFd> inheritedFor(const conf::Listener& l);
 
   std::string config_path_;
   Loop loop_;
@@ -66,7 +84,17 @@ class Server {
   Metrics metrics_;
   std::unique_ptr<AccessLog> access_log_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::map<std::string, std::string> bound_;  // main thread: listener name -> bind as written
+  std::string pid_file_;
+  std::string upgrade_from_;
+  pid_t old_pid_ = -1;                                      // the process taken over
+  std::map<std::string, std::vector<UniqueFd>> inherited_;  // "name bind" -> sockets
+  UniqueFd inherited_admin_;
+  UniqueFd handoff_listener_;
+  EventPtr handoff_event_;
+  bool handed_off_ = false;  // another process holds our sockets: stop the admin on drain
   std::unique_ptr<AdminServer> admin_;
+  HealthChecker health_checker_;
   std::vector<EventPtr> signal_events_;
   EventPtr drain_timer_;
   // Every 6 hours: a warning for each certificate expiring within 14 days.

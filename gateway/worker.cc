@@ -5,8 +5,11 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <fcntl.h>
+
 #include <cerrno>
 #include <cstring>
+#include <future>
 
 #include "cache/cache_policy.h"
 #include "gateway/access_log.h"
@@ -54,27 +57,71 @@ void Worker::shutdownObjects() {
 }
 
 void Worker::start(std::vector<ListenSocket> sockets) {
-  for (auto& s : sockets) {
-    auto l = std::make_unique<Listening>();
-    l->name = s.name;
-    l->fd = std::move(s.fd);
-    l->worker = this;
-    for (const auto& cl : snapshot_->config().listeners)
-      if (cl.name == s.name) {
-        l->tls = cl.tls.has_value();
-        l->h2c = !l->tls && cl.http2;
-      }
-    l->ev.reset(event_new(
-        loop_.base(), l->fd.get(), EV_READ | EV_PERSIST,
-        [](evutil_socket_t, short, void* arg) {
-          auto* li = static_cast<Listening*>(arg);
-          li->worker->onAccept(*li);
-        },
-        l.get()));
-    event_add(l->ev.get(), nullptr);
-    listening_.push_back(std::move(l));
-  }
+  for (auto& s : sockets) addListening(std::move(s));
   thread_ = std::thread([this] { run(); });
+}
+
+void Worker::addListening(ListenSocket s) {
+  auto l = std::make_unique<Listening>();
+  l->name = s.name;
+  l->fd = std::move(s.fd);
+  l->worker = this;
+  for (const auto& cl : snapshot_->config().listeners)
+    if (cl.name == s.name) {
+      l->tls = cl.tls.has_value();
+      l->h2c = !l->tls && cl.http2;
+    }
+  l->ev.reset(event_new(
+      loop_.base(), l->fd.get(), EV_READ | EV_PERSIST,
+      [](evutil_socket_t, short, void* arg) {
+        auto* li = static_cast<Listening*>(arg);
+        li->worker->onAccept(*li);
+      },
+      l.get()));
+  event_add(l->ev.get(), nullptr);
+  listening_.push_back(std::move(l));
+}
+
+void Worker::updateListeners(std::vector<ListenSocket> added, std::vector<std::string> removed) {
+  loop_.post([this, added = std::make_shared<std::vector<ListenSocket>>(std::move(added)),
+              removed = std::move(removed)] {
+    for (const auto& name : removed) {
+      for (auto it = listening_.begin(); it != listening_.end();) {
+        if ((*it)->name != name) {
+          ++it;
+          continue;
+        }
+        (*it)->ev.reset();
+        (*it)->fd.reset();
+        retired_.push_back(std::move(*it));
+        it = listening_.erase(it);
+      }
+      // Their next response says Connection: close (HTTP/2: GOAWAY); idle ones
+      // end after a short grace. Never a reset under a client's request.
+      // (drain() may remove a connection: collect first.)
+      std::vector<ClientConnection*> conns;
+      for (auto& [ptr, c] : connections_)
+        if (c->listener && *c->listener == name) conns.push_back(ptr);
+      for (auto* c : conns) c->drain();
+    }
+    if (draining_) return;  // a drain started meanwhile: the new sockets just close
+    for (auto& s : *added) addListening(std::move(s));
+  });
+}
+
+std::vector<ListenSocket> Worker::duplicateListeners() {
+  auto promise = std::make_shared<std::promise<std::vector<ListenSocket>>>();
+  auto future = promise->get_future();
+  loop_.post([this, promise] {
+    std::vector<ListenSocket> out;
+    for (const auto& l : listening_) {
+      if (!l->fd) continue;
+      UniqueFd copy(fcntl(l->fd.get(), F_DUPFD_CLOEXEC, 0));
+      if (copy) out.push_back(ListenSocket{l->name, std::move(copy)});
+    }
+    promise->set_value(std::move(out));
+  });
+  return future.get();
 }
 
 void Worker::join() {
@@ -188,6 +235,7 @@ void Worker::onAccept(Listening& l) {
     auto conn =
         std::make_unique<Http1Connection>(*this, std::move(transport), std::move(info), l.h2c);
     auto* raw = conn.get();
+    raw->listener = &l.name;
     connections_.emplace(raw, std::move(conn));
     raw->start();
   }
@@ -195,9 +243,11 @@ void Worker::onAccept(Listening& l) {
 
 void Worker::startHttp2(Http1Connection* from, Transport transport, ClientInfo client,
                         EvbufferPtr in) {
+  const std::string* listener = client.listener;
   auto conn = std::make_unique<http2::Http2Connection>(*this, std::move(transport),
                                                        std::move(client), std::move(in));
   auto* raw = conn.get();
+  raw->listener = listener;
   connections_.emplace(raw, std::move(conn));
   removeConnection(from);
   raw->start();

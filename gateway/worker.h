@@ -45,6 +45,13 @@ class Worker {
   void setTlsNow(std::shared_ptr<const tls::TlsSet> set) { tls_ = std::move(set); }
   void drain();
   void stopNow();
+  // Reload of the listeners (posted; after setSnapshot of the configuration
+  // that names them): starts accepting on `added`, stops accepting on the
+  // listeners named in `removed` and asks their connections to close politely.
+  void updateListeners(std::vector<ListenSocket> added, std::vector<std::string> removed);
+  // Main thread (binary upgrade): copies (dup) of the sockets this worker
+  // accepts on now; waits for the worker's loop to answer.
+  std::vector<ListenSocket> duplicateListeners();
 
   // Loop thread only, from here on.
   Loop& loop() { return loop_; }
@@ -88,6 +95,7 @@ class Worker {
   };
   void run();
   void shutdownObjects();
+  void addListening(ListenSocket socket);
   void onAccept(Listening& l);
   void maybeFinishDrain();
 
@@ -100,6 +108,9 @@ class Worker {
   UpstreamPools pools_;
   std::vector<std::unique_ptr<Policy>> policies_;
   std::vector<std::unique_ptr<Listening>> listening_;
+  // Removed by a reload, sockets closed: kept because the connections they
+  // accepted point at their names.
+  std::vector<std::unique_ptr<Listening>> retired_;
   std::unordered_map<ClientConnection*, std::unique_ptr<ClientConnection>> connections_;
   std::unordered_map<const void*, WorkerMetrics::RouteStats*> route_stats_;
   WorkerMetrics::RouteStats* unmatched_stats_ = nullptr;

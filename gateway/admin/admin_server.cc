@@ -21,20 +21,33 @@ AdminServer::~AdminServer() {
   stop();
 }
 
-bool AdminServer::start(const conf::HostPort& bind, std::string* error) {
+bool AdminServer::start(const conf::HostPort& bind, std::string* error, UniqueFd inherited) {
   http_ = evhttp_new(loop_.base());
   evhttp_set_gencb(http_, &AdminServer::onRequest, this);
   evhttp_set_allowed_methods(http_, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
   evhttp_set_max_body_size(http_, 64 * 1024);
-  if (evhttp_bind_socket(http_, bind.host.c_str(), bind.port) != 0) {
+  bound_ = inherited ? evhttp_accept_socket_with_handle(http_, inherited.get())
+                     : evhttp_bind_socket_with_handle(http_, bind.host.c_str(), bind.port);
+  const bool inherited_used = bound_ && inherited;
+  if (inherited_used) inherited.release();  // evhttp owns it now
+  if (!bound_) {
     *error = std::string("cannot bind: ") + strerror(errno);
     evhttp_free(http_);
     http_ = nullptr;
     return false;
   }
+  listen_fd_ = evhttp_bound_socket_get_fd(bound_);
   thread_ = std::thread([this] { event_base_loop(loop_.base(), EVLOOP_NO_EXIT_ON_EMPTY); });
-  LOG_INFO("admin listener on %s", bind.str().c_str());
+  LOG_INFO("admin listener on %s%s", bind.str().c_str(), inherited_used ? " (taken over)" : "");
   return true;
+}
+
+void AdminServer::stopAccepting() {
+  loop_.post([this] {
+    if (!bound_) return;
+    evhttp_del_accept_socket(http_, bound_);
+    bound_ = nullptr;
+  });
 }
 
 void AdminServer::stop() {

@@ -13,6 +13,7 @@
 
 struct evhttp;
 struct evhttp_request;
+struct evhttp_bound_socket;
 
 namespace edge {
 
@@ -22,8 +23,14 @@ class AdminServer {
  public:
   explicit AdminServer(Server& server);
   ~AdminServer();
-  // Main thread: binds (errors are reported before any worker starts).
-  bool start(const conf::HostPort& bind, std::string* error);
+  // Main thread: binds (errors are reported before any worker starts), or
+  // serves on `inherited`, a listening socket handed over by the process this
+  // one replaces.
+  bool start(const conf::HostPort& bind, std::string* error, UniqueFd inherited = UniqueFd());
+  // The listening socket (binary upgrade hands it over), -1 if none.
+  int listenFd() const { return listen_fd_; }
+  // Any thread: stop accepting (the process that took over answers now).
+  void stopAccepting();
   void stop();
   // Main thread, before start(): where health checks, TLS and the cache
   // register what the status page and /metrics show of them.
@@ -38,6 +45,8 @@ class AdminServer {
   StatusSources sources_;
   Loop loop_;
   evhttp* http_ = nullptr;
+  evhttp_bound_socket* bound_ = nullptr;
+  int listen_fd_ = -1;
   std::thread thread_;
 };
 
