@@ -846,6 +846,104 @@ def curl(*args, timeout=60):
     return subprocess.run(["curl", "-sS", *args], capture_output=True, timeout=timeout)
 
 
+class Load:
+    """Constant background traffic for zero-drop tests: `keepalive` threads reuse one
+    connection (reconnecting after a `Connection: close`), `fresh` threads open a new
+    connection per request. Counts ok, failed (another status, a timeout, a broken
+    response) and resets (connection reset / closed before an answer) apart; `errors`
+    keeps the first messages. A context manager; `summary()` is the line to print.
+    """
+
+    RESETS = (ConnectionResetError, BrokenPipeError, httpclient.RemoteDisconnected,
+              ConnectionAbortedError)
+
+    def __init__(self, port, path="/", keepalive=2, fresh=2, host="localhost", tls=False,
+                 expect=(200,)):
+        self.port = port
+        self.path = path
+        self.host = host
+        self.tls = tls
+        self.expect = tuple(expect)
+        self.ok = self.failed = self.resets = 0
+        self.errors = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, args=(True,), daemon=True)
+                         for _ in range(keepalive)]
+        self._threads += [threading.Thread(target=self._run, args=(False,), daemon=True)
+                          for _ in range(fresh)]
+
+    def _conn(self):
+        if self.tls:
+            import ssl
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            return httpclient.HTTPSConnection("127.0.0.1", self.port, timeout=10, context=ctx)
+        return httpclient.HTTPConnection("127.0.0.1", self.port, timeout=10)
+
+    def _note(self, kind, what):
+        with self._lock:
+            setattr(self, kind, getattr(self, kind) + 1)
+            if what and len(self.errors) < 20:
+                self.errors.append(what)
+
+    def _run(self, keepalive):
+        conn = None
+        while not self._stop.is_set():
+            if conn is None:
+                conn = self._conn()
+            try:
+                conn.request("GET", self.path, headers={"Host": self.host})
+                r = conn.getresponse()
+                r.read()
+                if r.status in self.expect:
+                    self._note("ok", None)
+                else:
+                    self._note("failed", "status %d" % r.status)
+                if not keepalive or r.will_close:
+                    conn.close()
+                    conn = None
+            except self.RESETS as e:
+                self._note("resets", "%s: %s" % (type(e).__name__, e))
+                conn.close()
+                conn = None
+            except Exception as e:  # a timeout, a broken response, a refused connect
+                self._note("failed", "%s: %s" % (type(e).__name__, e))
+                conn.close()
+                conn = None
+        if conn is not None:
+            conn.close()
+
+    def start(self):
+        for t in self._threads:
+            t.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        for t in self._threads:
+            t.join(20)
+        return self
+
+    def total(self):
+        with self._lock:
+            return self.ok + self.failed + self.resets
+
+    def summary(self):
+        with self._lock:
+            return "requests ok=%d failed=%d resets=%d%s" % (
+                self.ok, self.failed, self.resets,
+                " first errors: %s" % self.errors[:5] if self.errors else "")
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+
 # --------------------------------------------------------------------------- metrics
 
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+\d+)?$")
