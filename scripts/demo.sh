@@ -10,8 +10,7 @@ bash scripts/install-deps.sh
 BUILD=${BUILD_DIR:-build}
 echo "building edgegate in $BUILD/ (the first build takes a few minutes)..."
 LOG=$(mktemp)
-if ! { cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release &&
-       cmake --build "$BUILD" -j"$(nproc)" --target edgegate edgegate-origin; } >"$LOG" 2>&1; then
+if ! bash scripts/build.sh "$BUILD" >"$LOG" 2>&1; then
   cat "$LOG"
   echo "demo: the build failed (log above)" >&2
   exit 1

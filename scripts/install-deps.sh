@@ -3,15 +3,20 @@
 # Idempotent: prints nothing and touches nothing when every package is present.
 set -euo pipefail
 
-PACKAGES=(
-  build-essential cmake pkg-config git
+# `install-deps.sh --build`: only what building the binaries needs (docker/Dockerfile).
+BUILD_PACKAGES=(
+  build-essential cmake pkg-config
   libevent-dev libssl-dev libnghttp2-dev libhiredis-dev libyaml-cpp-dev
   prometheus-cpp-dev nlohmann-json3-dev libxxhash-dev
-  libgtest-dev libgmock-dev
+  libgtest-dev libgmock-dev python3
+)
+PACKAGES=(
+  "${BUILD_PACKAGES[@]}" git
   clang libclang-rt-14-dev clang-format
   curl wrk nghttp2-client redis-server nginx-light haproxy openssl python3 procps prometheus chromium
   testssl.sh
 )
+if [ "${1:-}" = "--build" ]; then PACKAGES=("${BUILD_PACKAGES[@]}"); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
