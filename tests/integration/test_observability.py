@@ -312,10 +312,10 @@ class StatusJsonTest(EdgeTestCase):
             self.assertEqual(rows["fast"]["error_ratio"], 0)
             self.assertTrue(s["cache_available"])
             self.assertIsNone(rows["fast"]["cache_hit_ratio"])  # no cache policy
-            self.assertFalse(s["upstream_health_available"])
+            self.assertTrue(s["upstream_health_available"])
             self.assertFalse(s["certificates"]["available"])
             self.assertEqual(s["upstreams"][0]["servers"][0]["server"], o.addr)
-            self.assertIsNone(s["upstreams"][0]["servers"][0]["healthy"])
+            self.assertIs(s["upstreams"][0]["servers"][0]["healthy"], True)
             page = gw.admin_get("/")
             self.assertEqual(page.status, 200)
             self.assertTrue(page.header("Content-Type").startswith("text/html"))

@@ -57,7 +57,8 @@ class StatusPageTest(EdgeTestCase):
                               r'<tr[^>]*data-route="([^"]+)"[^>]*class="over"', dom)
             over = [a or b for a, b in over]
             self.assertEqual(over, ["login"], "only login (30 ms, objective 10 ms) is over")
-            self.assertIn("not built yet", dom)  # health checks, TLS: shown as absent
+            self.assertIn("no TLS listener", dom)  # certificates: shown as absent
+            self.assertIn('<td class="name good">healthy</td>', dom)  # the upstream's server
             self.assertIn('<span id="error"></span>', dom, "the page reported a failed refresh")
 
             out_dir = os.path.dirname(EDGEGATE_BIN)
