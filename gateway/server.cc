@@ -194,6 +194,15 @@ int Server::run() {
   }
   if (!openListeners(sockets)) return 1;
 
+  // Before anything answers (/readyz says 200 once the admin listener runs):
+  // a SIGHUP or SIGTERM sent right after would otherwise meet the default
+  // action and kill the process. The events wait for the loop to run.
+  for (int sig : {SIGHUP, SIGTERM, SIGINT, SIGUSR1}) {
+    EventPtr ev(evsignal_new(loop_.base(), sig, &Server::onSignal, this));
+    event_add(ev.get(), nullptr);
+    signal_events_.push_back(std::move(ev));
+  }
+
   admin_ = std::make_unique<AdminServer>(*this);
   // With no TLS listener at start there is nothing to report (an absent series).
   if (!tls_set->by_listener.empty())
@@ -237,11 +246,6 @@ int Server::run() {
     workers_[i]->start(std::move(sockets[i]));
   }
 
-  for (int sig : {SIGHUP, SIGTERM, SIGINT, SIGUSR1}) {
-    EventPtr ev(evsignal_new(loop_.base(), sig, &Server::onSignal, this));
-    event_add(ev.get(), nullptr);
-    signal_events_.push_back(std::move(ev));
-  }
   if (!tls_set->by_listener.empty()) {
     expiry_timer_.reset(event_new(
         loop_.base(), -1, EV_PERSIST,
