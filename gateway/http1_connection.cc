@@ -455,22 +455,8 @@ void Http1Connection::flush() {
   }
   bytes_written_ += static_cast<uint64_t>(n);
   if (!written_waits_.empty()) completeWritten();
-  bool pending = evbuffer_get_length(out_.get()) > 0;
-  if (transport_.tls()) {
-    // A TLS read may wait for the socket to be writable, a write for it to be readable.
-    if (transport_.readWantsWrite() && reading_) pending = true;
-    if (transport_.writeWantsRead() && !read_forced_) {
-      read_forced_ = true;
-      event_add(read_ev_.get(), nullptr);
-    }
-  }
-  if (pending != write_armed_) {
-    write_armed_ = pending;
-    if (pending)
-      event_add(write_ev_.get(), nullptr);
-    else
-      event_del(write_ev_.get());
-  }
+  const bool pending = transport_.updateInterest(
+      out_.get(), {read_ev_.get(), write_ev_.get(), &reading_, &read_forced_, &write_armed_});
   if (!pending && closing_ && !lingering_) {
     // Lingering close: shut our side, then drain the client's until EOF, so
     // unread request bytes do not turn into a reset that eats the response.

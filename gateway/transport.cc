@@ -105,6 +105,26 @@ int Transport::tlsWrite(evbuffer* out) {
   return static_cast<int>(total);
 }
 
+bool Transport::updateInterest(evbuffer* out, const Interest& io) const {
+  bool pending = evbuffer_get_length(out) > 0;
+  if (ssl_) {
+    // A TLS read may wait for the socket to be writable, a write for it to be readable.
+    if (read_wants_write_ && *io.reading) pending = true;
+    if (write_wants_read_ && !*io.read_forced) {
+      *io.read_forced = true;
+      event_add(io.read_ev, nullptr);
+    }
+  }
+  if (pending != *io.write_armed) {
+    *io.write_armed = pending;
+    if (pending)
+      event_add(io.write_ev, nullptr);
+    else
+      event_del(io.write_ev);
+  }
+  return pending;
+}
+
 ssize_t Transport::writeAll(evbuffer* out) {
   ssize_t total = 0;
   while (evbuffer_get_length(out) > 0) {

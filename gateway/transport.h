@@ -52,6 +52,21 @@ class Transport {
   // Writes until `out` is empty or the socket would block: the bytes written,
   // or -1 (errno set) when the connection is broken.
   ssize_t writeAll(evbuffer* out);
+
+  // A connection's socket events, shared by the HTTP/1 and HTTP/2 codecs.
+  // Owned by the connection; loop thread only.
+  struct Interest {
+    event* read_ev = nullptr;
+    event* write_ev = nullptr;
+    bool* reading = nullptr;      // the connection wants to read
+    bool* read_forced = nullptr;  // TLS: read event armed for a write blocked on reading
+    bool* write_armed = nullptr;
+  };
+  // After a write: the write event is armed exactly while bytes wait in `out`
+  // (or a TLS read waits for the socket to be writable), and the read event
+  // is armed when a TLS write waits for it to be readable. Returns whether
+  // the write event is now armed.
+  bool updateInterest(evbuffer* out, const Interest& io) const;
   // End of our output: close_notify (TLS), then FIN.
   void shutdownWrite();
 

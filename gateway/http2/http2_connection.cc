@@ -243,21 +243,8 @@ void Http2Connection::writeOut() {
     destroy();
     return;
   }
-  bool pending = evbuffer_get_length(out_.get()) > 0;
-  if (transport_.tls()) {
-    if (transport_.readWantsWrite() && reading_) pending = true;
-    if (transport_.writeWantsRead() && !read_forced_) {
-      read_forced_ = true;
-      event_add(read_ev_.get(), nullptr);
-    }
-  }
-  if (pending != write_armed_) {
-    write_armed_ = pending;
-    if (pending)
-      event_add(write_ev_.get(), nullptr);
-    else
-      event_del(write_ev_.get());
-  }
+  transport_.updateInterest(
+      out_.get(), {read_ev_.get(), write_ev_.get(), &reading_, &read_forced_, &write_armed_});
 }
 
 void Http2Connection::onWrite(short) {
