@@ -244,9 +244,11 @@ class CacheTest(EdgeTestCase):
         self.assertEqual(self.count("/set/p/reval"), 2)
 
     def test_stale_while_revalidate_refreshes_in_the_background(self):
-        u = set_url("/set/s/swr", Cache_Control="max-age=1, stale-while-revalidate=30")
+        # max-age=3: the refreshed entry must stay fresh while the checks below
+        # run (with max-age=1 a slow ASan run saw it go stale and refresh again).
+        u = set_url("/set/s/swr", Cache_Control="max-age=3, stale-while-revalidate=30")
         self.get(u)
-        time.sleep(2.1)
+        time.sleep(4.1)  # stale by a whole second: Cache-Status says ttl=-1
         t0 = time.monotonic()
         r = self.get(u)
         self.assertLess(time.monotonic() - t0, 1.0)
