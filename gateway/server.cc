@@ -194,7 +194,7 @@ int Server::run() {
   }
   if (!openListeners(sockets)) return 1;
 
-  // Before anything answers (/readyz says 200 once the admin listener runs):
+  // Before anything answers (the admin listener runs from here on):
   // a SIGHUP or SIGTERM sent right after would otherwise meet the default
   // action and kill the process. The events wait for the loop to run.
   for (int sig : {SIGHUP, SIGTERM, SIGINT, SIGUSR1}) {
@@ -271,6 +271,9 @@ int Server::run() {
     LOG_ERROR("pid file: %s", error.c_str());
   LOG_INFO("edgegate %s serving with %u workers, config %s", EDGEGATE_VERSION, n,
            config_path_.c_str());
+  // /readyz says 200 from here: a deploy script that waits for it finds the pid
+  // file and the hand-off socket in place.
+  serving_.store(true);
   if (old_pid_ > 0) {
     // Everything is accepting: the old process may stop now.
     LOG_INFO("upgrade: telling pid %d to drain", static_cast<int>(old_pid_));

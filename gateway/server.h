@@ -49,6 +49,8 @@ class Server {
   // Created in run() before the workers, freed after them.
   AccessLog& accessLog() { return *access_log_; }
   bool draining() const { return draining_.load(); }
+  // True once start-up finished (workers accepting, pid file written) until the drain.
+  bool serving() const { return serving_.load() && !draining_.load(); }
   // Runs a reload on the main thread and waits for its result (admin thread).
   ReloadResult reloadFromOtherThread();
   // Accept path of every worker: max_connections and max_connections_per_ip.
@@ -101,6 +103,7 @@ class Server {
   EventPtr expiry_timer_;
   void checkExpiry();
   std::atomic<bool> draining_{false};
+  std::atomic<bool> serving_{false};
   std::atomic<unsigned> workers_running_{0};
 
   std::atomic<uint64_t> connections_{0};

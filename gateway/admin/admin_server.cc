@@ -103,6 +103,8 @@ void AdminServer::handle(evhttp_request* req) {
   if (get && path == "/readyz") {
     if (server_.draining())
       return reply(req, 503, "Service Unavailable", "draining\n", "text/plain");
+    if (!server_.serving())
+      return reply(req, 503, "Service Unavailable", "starting\n", "text/plain");
     return reply(req, 200, "OK", "ready\n", "text/plain");
   }
   if (get && path == "/metrics")
