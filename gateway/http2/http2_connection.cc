@@ -46,6 +46,7 @@ Http2Connection::Http2Connection(Worker& worker, Transport transport, ClientInfo
   write_ev_ = makeEvent<Http2Connection, &Http2Connection::onWrite>(base, transport_.fd(),
                                                                     EV_WRITE | EV_PERSIST, this);
   timer_ev_ = makeEvent<Http2Connection, &Http2Connection::onTimer>(base, -1, 0, this);
+  flush_ev_ = makeEvent<Http2Connection, &Http2Connection::onFlush>(base, -1, 0, this);
 }
 
 Http2Connection::~Http2Connection() {
@@ -206,6 +207,16 @@ void Http2Connection::flush() {
     send_wanted_ = true;  // done when nghttp2 returns
     return;
   }
+  // An event made active now runs after those already active in this loop
+  // iteration (the other origin connections that became readable together).
+  if (flush_pending_) return;
+  flush_pending_ = true;
+  event_active(flush_ev_.get(), EV_WRITE, 0);
+}
+
+void Http2Connection::onFlush(short) {
+  flush_pending_ = false;
+  if (dead_) return;
   send();
   if (!dead_) afterIo();
 }
@@ -330,6 +341,7 @@ void Http2Connection::destroy() {
   event_del(read_ev_.get());
   event_del(write_ev_.get());
   event_del(timer_ev_.get());
+  event_del(flush_ev_.get());
   worker_.removeConnection(this);
 }
 

@@ -47,8 +47,9 @@ class Http2Connection final : public ClientConnection {
   Worker& worker() { return worker_; }
   const ClientInfo& client() const { return client_; }
   nghttp2_session* session() { return session_.get(); }
-  // Packs pending frames and writes them (later, when called from inside an
-  // nghttp2 callback).
+  // Packs pending frames and writes them once the loop has run the other
+  // events of this iteration: the responses of all the origins that answered
+  // together leave in one TLS write, not one each.
   void flush();
   // A stream's response buffer fell below the low mark inside a send: its
   // exchange is told once the send is over.
@@ -61,6 +62,7 @@ class Http2Connection final : public ClientConnection {
   void onRead(short);
   void onWrite(short);
   void onTimer(short);
+  void onFlush(short);
   bool setupSession();
   void receive();
   void send();
@@ -88,7 +90,7 @@ class Http2Connection final : public ClientConnection {
   Worker& worker_;
   Transport transport_;
   ClientInfo client_;
-  EventPtr read_ev_, write_ev_, timer_ev_;
+  EventPtr read_ev_, write_ev_, timer_ev_, flush_ev_;
   EvbufferPtr in_, out_;
   SessionPtr session_;
   std::unordered_map<int32_t, std::unique_ptr<Http2Stream>> streams_;
@@ -100,6 +102,7 @@ class Http2Connection final : public ClientConnection {
   bool read_forced_ = false;
   bool in_callback_ = false;  // inside nghttp2_session_mem_recv or _send
   bool send_wanted_ = false;
+  bool flush_pending_ = false;  // flush_ev_ is active
   bool goaway_sent_ = false;
   bool fatal_ = false;
   bool lingering_ = false;  // the session is unusable: close once the output is written
