@@ -170,18 +170,24 @@ void Http2Stream::sendHead(const ResponseOut& head) {
                  head.framing == http1::Framing::kNone;
   std::string status = std::to_string(head.status);
   std::string length;
-  // nghttp2 copies the fields; names only need to live until the submit.
-  std::vector<std::string> names;
-  names.reserve(head.headers.size());
-  std::vector<nghttp2_nv> nva;
+  // nghttp2 copies the fields, so the lower-cased names and the field array
+  // are scratch space reused by every response of this worker thread. The
+  // names are reserved up front: the views into them stay valid.
+  thread_local std::string names;
+  thread_local std::vector<nghttp2_nv> nva;
+  size_t names_len = 0;
+  for (const auto& field : head.headers) names_len += field.first.size();
+  names.clear();
+  names.reserve(names_len);
+  nva.clear();
   nva.reserve(head.headers.size() + 2);
   nva.push_back(nv(":status", status));
   for (const auto& [name, value] : head.headers) {
     if (connectionSpecific(name)) continue;
-    std::string& lower = names.emplace_back(name);
-    for (char& c : lower)
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    nva.push_back(nv(lower, value));
+    size_t at = names.size();
+    for (char c : name)
+      names.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+    nva.push_back(nv(std::string_view(names).substr(at, name.size()), value));
   }
   if (head.framing == http1::Framing::kLength && head.status >= 200 && head.status != 204 &&
       head.status != 304) {
