@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 
 #include "gateway/http2/http2_stream.h"
 #include "gateway/log.h"
@@ -79,6 +80,11 @@ bool Http2Connection::setupSession() {
   nghttp2_option_set_max_continuations(opt, kMaxContinuations);
   nghttp2_option_set_max_deflate_dynamic_table_size(opt, kMaxDeflateTable);
   nghttp2_option_set_max_outbound_ack(opt, kMaxOutboundAck);
+  // nghttp2 would keep up to max_concurrent_streams closed streams in the
+  // RFC 7540 priority tree, for clients that make new streams depend on
+  // finished ones (rare, and deprecated by RFC 9113): memory and tree work
+  // per stream. Without them such a stream gets the default priority.
+  nghttp2_option_set_no_closed_streams(opt, 1);
   nghttp2_session* s = nullptr;
   int rv = nghttp2_session_server_new2(&s, cb, this, opt);
   nghttp2_option_del(opt);
@@ -96,7 +102,7 @@ bool Http2Connection::setupSession() {
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE,
        static_cast<uint32_t>(cfg.server.limits.max_header_bytes)},
   };
-  if (nghttp2_submit_settings(s, NGHTTP2_FLAG_NONE, settings, 2) != 0 ||
+  if (nghttp2_submit_settings(s, NGHTTP2_FLAG_NONE, settings, std::size(settings)) != 0 ||
       nghttp2_session_set_local_window_size(s, NGHTTP2_FLAG_NONE, 0, kConnectionWindow) != 0)
     return false;
   return true;
