@@ -1,7 +1,8 @@
 #pragma once
 // Per-connection counters that tell a misbehaving HTTP/2 client from a busy
 // one: frames that cost us work but carry no request (PING, SETTINGS, empty
-// DATA, RST_STREAM of streams we already started) are allowed up to a rate;
+// DATA, RST_STREAM of streams we already started, streams we refuse for being
+// over the concurrency limit) are allowed up to a rate;
 // past it the connection gets GOAWAY ENHANCE_YOUR_CALM. nghttp2's own limits
 // (reset rate, outbound ACK queue, CONTINUATION count) come first; this is
 // the second line, and it also sees a client that cancels its streams as
@@ -11,12 +12,12 @@
 
 namespace edge::http2 {
 
-enum class Flood : uint8_t { kPing, kSettings, kEmptyData, kReset, kCount };
+enum class Flood : uint8_t { kPing, kSettings, kEmptyData, kReset, kRefused, kCount };
 
 class FloodGuard {
  public:
   struct Limits {
-    uint32_t per_second[static_cast<int>(Flood::kCount)] = {100, 100, 100, 200};
+    uint32_t per_second[static_cast<int>(Flood::kCount)] = {100, 100, 100, 200, 100};
     // Resets are also judged against completed responses: a client may
     // cancel streams, but not most of them, and not many in a row.
     uint32_t reset_allowance = 100;

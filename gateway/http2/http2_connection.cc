@@ -28,6 +28,14 @@ constexpr size_t kMaxContinuations = 8;
 constexpr size_t kMaxDeflateTable = 4096;
 constexpr size_t kMaxOutboundAck = 1000;
 constexpr uint64_t kLingerMs = 1000;
+// nghttp2 treats a stream beyond its SETTINGS_MAX_CONCURRENT_STREAMS, once
+// acknowledged, as a connection error, where RFC 9113 §5.1.2 wants a stream
+// error. So nghttp2 is given a higher limit (what is over it is still a
+// connection error: a client ignoring the setting that far), the client is
+// told the configured one, and the streams in between are refused.
+constexpr uint32_t kRefusableStreams = 100;
+constexpr size_t kFrameHeader = 9;
+constexpr size_t kSettingsEntry = 6;
 
 Http2Connection* self(void* p) {
   return static_cast<Http2Connection*>(p);
@@ -93,12 +101,12 @@ bool Http2Connection::setupSession() {
   session_.reset(s);
 
   const auto& cfg = worker_.snapshot()->config();
-  uint32_t max_streams = 128;
+  max_streams_ = 128;
   for (const auto& l : cfg.listeners)
     if (client_.listener && l.name == *client_.listener)
-      max_streams = l.http2_max_concurrent_streams;
+      max_streams_ = l.http2_max_concurrent_streams;
   nghttp2_settings_entry settings[] = {
-      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, max_streams},
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, max_streams_ + kRefusableStreams},
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE,
        static_cast<uint32_t>(cfg.server.limits.max_header_bytes)},
   };
@@ -354,14 +362,40 @@ void Http2Connection::destroy() {
 ssize_t Http2Connection::onSend(nghttp2_session*, const uint8_t* data, size_t len, int, void* p) {
   Http2Connection* c = self(p);
   if (evbuffer_get_length(c->out_.get()) >= kMaxOut) return NGHTTP2_ERR_WOULDBLOCK;
-  if (evbuffer_add(c->out_.get(), data, len) != 0) return NGHTTP2_ERR_CALLBACK_FAILURE;
-  return static_cast<ssize_t>(len);
+  bool queued = c->settings_sent_ ? evbuffer_add(c->out_.get(), data, len) == 0
+                                  : c->sendFirstSettings(data, len);
+  return queued ? static_cast<ssize_t>(len) : NGHTTP2_ERR_CALLBACK_FAILURE;
+}
+
+bool Http2Connection::sendFirstSettings(const uint8_t* data, size_t len) {
+  // nghttp2 hands each frame over whole, and a server's first frame is the
+  // SETTINGS submitted in setupSession (a few entries).
+  settings_sent_ = true;
+  uint8_t frame[kFrameHeader + kSettingsEntry * 8];
+  if (len < kFrameHeader || len > sizeof(frame) || data[3] != NGHTTP2_SETTINGS ||
+      (data[4] & NGHTTP2_FLAG_ACK) != 0) {
+    LOG_WARN("client %s: HTTP/2: the first frame is not our SETTINGS", client_.ip.c_str());
+    return evbuffer_add(out_.get(), data, len) == 0;
+  }
+  std::memcpy(frame, data, len);
+  for (size_t at = kFrameHeader; at + kSettingsEntry <= len; at += kSettingsEntry) {
+    if (((frame[at] << 8) | frame[at + 1]) != NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS) continue;
+    for (int i = 0; i < 4; ++i)
+      frame[at + 2 + i] = static_cast<uint8_t>(max_streams_ >> (24 - 8 * i));
+  }
+  return evbuffer_add(out_.get(), frame, len) == 0;
 }
 
 int Http2Connection::onBeginHeaders(nghttp2_session* session, const nghttp2_frame* frame, void* p) {
   Http2Connection* c = self(p);
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   int32_t id = frame->hd.stream_id;
+  if (c->streams_.size() >= c->max_streams_) {
+    // Over the limit the client was told: a stream error it may retry later.
+    nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);
+    if (!c->flood_.note(Flood::kRefused, Loop::nowMicros())) c->calm("streams over the limit");
+    return 0;
+  }
   auto s = std::make_unique<Http2Stream>(*c, id, Loop::nowMicros());
   nghttp2_session_set_stream_user_data(session, id, s.get());
   c->streams_.emplace(id, std::move(s));

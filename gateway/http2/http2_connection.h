@@ -78,6 +78,8 @@ class Http2Connection final : public ClientConnection {
 
   // nghttp2 callbacks (user_data is the connection).
   static ssize_t onSend(nghttp2_session*, const uint8_t* data, size_t len, int, void* self);
+  // Queues our first SETTINGS frame with max_streams_ as its concurrency limit.
+  bool sendFirstSettings(const uint8_t* data, size_t len);
   static int onBeginHeaders(nghttp2_session*, const nghttp2_frame*, void* self);
   static int onHeader(nghttp2_session*, const nghttp2_frame*, const uint8_t* name, size_t namelen,
                       const uint8_t* value, size_t valuelen, uint8_t flags, void* self);
@@ -96,6 +98,7 @@ class Http2Connection final : public ClientConnection {
   std::unordered_map<int32_t, std::unique_ptr<Http2Stream>> streams_;
   std::vector<int32_t> writable_;
   FloodGuard flood_;
+  uint32_t max_streams_ = 0;  // SETTINGS_MAX_CONCURRENT_STREAMS as the client sees it
   Timer timer_ = Timer::kNone;
   bool reading_ = false;
   bool write_armed_ = false;
@@ -103,6 +106,7 @@ class Http2Connection final : public ClientConnection {
   bool in_callback_ = false;  // inside nghttp2_session_mem_recv or _send
   bool send_wanted_ = false;
   bool flush_pending_ = false;  // flush_ev_ is active
+  bool settings_sent_ = false;  // our first SETTINGS frame is queued
   bool goaway_sent_ = false;
   bool fatal_ = false;
   bool lingering_ = false;  // the session is unusable: close once the output is written

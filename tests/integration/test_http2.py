@@ -1,8 +1,8 @@
 """HTTP/2 on the client side: h2 by ALPN (curl --http2, nghttp), h2c with prior knowledge,
 100 concurrent streams on one connection, request and response bodies larger than the
 flow-control window, a stream reset mid-body freeing its origin connection, a rapid-reset
-flood (GOAWAY, bounded memory, other clients still served), GOAWAY on SIGTERM, and
-malformed HTTP/2 (bad preface, bad pseudo-headers, Host against :authority).
+flood (GOAWAY, bounded memory, other clients still served), streams beyond
+SETTINGS_MAX_CONCURRENT_STREAMS refused one by one, GOAWAY on SIGTERM, and malformed HTTP/2 (bad preface, bad pseudo-headers, Host against :authority).
 
 Raw frames are written by the small client below (HPACK literals without Huffman coding):
 tests must be able to send what no well-behaved client library would."""
@@ -26,7 +26,7 @@ from test_tls import Pki
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE = 0, 1, 3, 4, 6, 7, 8
 END_STREAM, END_HEADERS, ACK = 0x1, 0x4, 0x1
-CANCEL, ENHANCE_YOUR_CALM = 0x8, 0xb
+PROTOCOL_ERROR, REFUSED_STREAM, CANCEL, ENHANCE_YOUR_CALM = 0x1, 0x7, 0x8, 0xb
 
 PKI = None
 
@@ -241,6 +241,53 @@ class Http2Test(EdgeTestCase):
             self.assertIn("100 2xx", out, out)
             # All at once: 100 delays of 200 ms take far less than 100 x 200 ms.
             self.assertIn("Application protocol: h2", out)
+
+    def test_streams_beyond_the_limit_are_refused_not_the_connection(self):
+        cfg = self.config(tls=False, h2c=True)
+        cfg["listeners"][0]["http2_max_concurrent_streams"] = 2
+        with Gateway(cfg) as gw:
+            c = RawH2(gw.port)
+            try:
+                seen, f = c.frames_until(lambda f: f[0] == SETTINGS and not f[1] & ACK)
+                self.assertIsNotNone(f, seen)
+                entries = dict(struct.unpack(">HI", f[3][i:i + 6]) for i in range(0, len(f[3]), 6))
+                self.assertEqual(entries.get(3), 2, entries)  # SETTINGS_MAX_CONCURRENT_STREAMS
+                # read_frame acknowledged it before these HEADERS: the limit is in force
+                # (RFC 9113 §5.1.2), and a third stream is a stream error, not a connection one.
+                for sid in (1, 3, 5):
+                    c.send(frame(HEADERS, END_STREAM | END_HEADERS, sid,
+                                 request_headers("/delay/300")))
+                seen, f = c.frames_until(lambda f: f[0] in (RST_STREAM, GOAWAY))
+                self.assertIsNotNone(f, seen)
+                self.assertEqual((f[0], f[2], struct.unpack(">I", f[3][:4])[0]),
+                                 (RST_STREAM, 5, REFUSED_STREAM), f)
+                for sid in (1, 3):
+                    more, end = c.frames_until(lambda f: f[2] == sid and f[1] & END_STREAM)
+                    self.assertIsNotNone(end, (sid, seen + more))
+                    seen += more
+                self.assertFalse(any(f[0] == GOAWAY for f in seen), seen)
+                # Room again: the next stream is served.
+                c.send(frame(HEADERS, END_STREAM | END_HEADERS, 7, request_headers("/healthz")))
+                more, f = c.frames_until(lambda f: f[2] == 7 and f[0] == HEADERS)
+                self.assertIsNotNone(f, more)
+                self.assertEqual(f[3][:1], b"\x88", f)  # :status 200
+            finally:
+                c.close()
+            # A client that keeps opening streams over the limit is cut off: by nghttp2 once
+            # far over it, or by the refusal rate, whichever comes first.
+            c = RawH2(gw.port)
+            try:
+                c.frames_until(lambda f: f[0] == SETTINGS and not f[1] & ACK)
+                c.send(b"".join(frame(HEADERS, END_STREAM | END_HEADERS, sid,
+                                      request_headers("/delay/2000"))
+                                for sid in range(1, 2 * 300, 2)))
+                seen, f = c.frames_until(lambda f: f[0] == GOAWAY)
+                self.assertIsNotNone(f, seen[-5:])
+                self.assertIn(struct.unpack(">I", f[3][4:8])[0],
+                              (PROTOCOL_ERROR, ENHANCE_YOUR_CALM), f)
+            finally:
+                c.close()
+            self.assertTrue(gw.alive())
 
     def test_bodies_larger_than_the_window_stream_both_ways(self):
         size = 5 * MiB
