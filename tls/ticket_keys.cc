@@ -87,9 +87,15 @@ int TicketKeys::handle(unsigned char key_name[16], unsigned char* iv, EVP_CIPHER
 }
 
 namespace {
-int ticketCallback(SSL*, unsigned char key_name[16], unsigned char* iv, EVP_CIPHER_CTX* cctx,
+int ticketCallback(SSL* ssl, unsigned char key_name[16], unsigned char* iv, EVP_CIPHER_CTX* cctx,
                    EVP_MAC_CTX* hctx, int enc) {
-  return TicketKeys::global().handle(key_name, iv, cctx, hctx, enc);
+  int r = TicketKeys::global().handle(key_name, iv, cctx, hctx, enc);
+  // TLS 1.3: a resumption sends a new ticket only when the callback asks for
+  // one (2). Without it a client that resumed holds a used ticket, and one
+  // that does not reuse tickets (RFC 8446 C.4; wrk does not) makes every other
+  // connection a full handshake.
+  if (r == 1 && !enc && SSL_version(ssl) == TLS1_3_VERSION) return 2;
+  return r;
 }
 }  // namespace
 
