@@ -51,6 +51,7 @@ int Transport::failure(int ssl_error, bool reading) {
 
 ssize_t Transport::tlsRead(evbuffer* in, size_t max) {
   read_wants_write_ = false;
+  read_starved_ = false;
   size_t total = 0;
   while (total < max) {
     evbuffer_iovec vec;
@@ -65,9 +66,13 @@ ssize_t Transport::tlsRead(evbuffer* in, size_t max) {
       vec.iov_len = got;
       evbuffer_commit_space(in, &vec, 1);
       total += got;
+      // Nothing left inside OpenSSL: like the plain path, one socket read per
+      // event (it is level-triggered); another read would mostly be an EAGAIN.
+      if (SSL_has_pending(ssl_.get()) != 1) break;
       continue;
     }
     int err = SSL_get_error(ssl_.get(), r);
+    if (err == SSL_ERROR_WANT_READ) read_starved_ = true;
     if (total > 0) {
       // What was read is delivered; a lasting error shows again on the next read.
       if (err == SSL_ERROR_WANT_WRITE) read_wants_write_ = true;
@@ -149,7 +154,11 @@ void Transport::shutdownWrite() {
 }
 
 bool Transport::tlsPending() const {
-  return SSL_pending(ssl_.get()) > 0;
+  // With read-ahead, OpenSSL may hold bytes it took from the socket but has
+  // not decrypted yet: SSL_has_pending counts them, SSL_pending would not.
+  // After a read that ran dry they are at most part of a record, which only
+  // the socket can complete.
+  return !read_starved_ && SSL_has_pending(ssl_.get()) == 1;
 }
 
 bool Transport::handshakeDone() const {

@@ -8,8 +8,9 @@
 // With TLS a read can be blocked on the socket being writable (a handshake
 // message to send) and a write on it being readable: readWantsWrite() /
 // writeWantsRead() say so after an EAGAIN, and the connection arms the other
-// event. hasPending(): decrypted bytes are buffered inside OpenSSL, which
-// the kernel cannot signal: read again without waiting for an event.
+// event. hasPending(): bytes are buffered inside OpenSSL (decrypted, or read
+// ahead from the socket), which the kernel cannot signal: read again without
+// waiting for an event.
 //
 // The codec is chosen by the connection from alpn() once the handshake is
 // done: "h2" hands the transport to an Http2Connection, anything else is
@@ -95,6 +96,7 @@ class Transport {
   bool write_wants_read_ = false;
   bool handshake_reported_ = false;
   bool handshake_failed_ = false;
+  bool read_starved_ = false;  // the last TLS read ended wanting socket bytes
 };
 
 }  // namespace edge

@@ -197,6 +197,70 @@ class TlsTest(EdgeTestCase):
             self.assertIn("Reused, TLSv1.3", out)
             self.assertIn("HTTP/1.1 200", out)
 
+    def test_tls13_one_ticket_and_a_fresh_one_on_resumption(self):
+        with Gateway(tls_config(self.origin, self.certs())) as gw:
+            sess = os.path.join(PKI.dir, "sess13.pem")
+            req = "GET /echo HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n"
+
+            def tickets(out):
+                return len(re.findall(r"<<< TLS 1.3, Handshake \[[^]]*\], NewSessionTicket", out))
+            rc, out = s_client(gw.port, "-tls1_3", "-msg", "-sess_out", sess, "-ign_eof",
+                               input=req, servername="a.test")
+            self.assertIn("HTTP/1.1 200", out)
+            self.assertIn("New, TLSv1.3", out)
+            self.assertEqual(tickets(out), 1, out[-3000:])
+            # A resumed session brings a new ticket, so a client that uses each ticket once
+            # resumes again next time.
+            for _ in range(2):
+                rc, out = s_client(gw.port, "-tls1_3", "-msg", "-sess_in", sess, "-sess_out", sess,
+                                   "-ign_eof", input=req, servername="a.test")
+                self.assertIn("Reused, TLSv1.3", out)
+                self.assertIn("HTTP/1.1 200", out)
+                self.assertEqual(tickets(out), 1, out[-3000:])
+
+    def test_pipelined_requests_in_one_tls_write(self):
+        # Five requests, one TLS record each, all in one TCP write, that OpenSSL reads ahead
+        # in one read(2). The first four fill the 16 KiB a head read takes exactly, so the
+        # fifth is left undecrypted inside OpenSSL, where no socket event will announce it.
+        with Gateway(tls_config(self.origin, self.certs())) as gw:
+            ctx = ssl.create_default_context(cafile=PKI.ca)
+            incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+            tls = ctx.wrap_bio(incoming, outgoing, server_hostname="a.test")
+            sock = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+            while True:
+                try:
+                    tls.do_handshake()
+                    break
+                except ssl.SSLWantReadError:
+                    sock.sendall(outgoing.read())
+                    incoming.write(sock.recv(65536))
+            sock.sendall(outgoing.read())
+            head = "GET /echo HTTP/1.1\r\nHost: a.test\r\n"
+            pad = "X-Pad: %s\r\n\r\n" % ("p" * (4096 - len(head) - 11))
+            self.assertEqual(len(head + pad), 4096)
+            for _ in range(4):
+                tls.write((head + pad).encode())
+            tls.write((head + "Connection: close\r\n\r\n").encode())
+            sock.sendall(outgoing.read())
+            data = b""
+            while True:
+                try:
+                    got = tls.read(65536)
+                    if not got:
+                        break
+                    data += got
+                    continue
+                except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                    break
+                except ssl.SSLWantReadError:
+                    pass
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                incoming.write(chunk)
+            sock.close()
+            self.assertEqual(data.count(b"HTTP/1.1 200 "), 5, data[-2000:])
+
     def test_t_checks_keys_expiry_and_files(self):
         other = PKI.leaf("other", ["a.test"])
         expired = PKI.leaf("expired", ["a.test"], days=0)
