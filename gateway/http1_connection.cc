@@ -1,5 +1,6 @@
 #include "gateway/http1_connection.h"
 
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -251,6 +252,7 @@ bool Http1Connection::parseHead() {
   const http1::RequestHead& req = parser_.head();
   const auto& limits = worker_.snapshot()->config().server.limits;
   keep_alive_ = req.keep_alive && keep_alive_ && !worker_.draining();
+  client_closes_ = !req.keep_alive;
   request_done_ = req.framing == http1::Framing::kNone ||
                   (req.framing == http1::Framing::kLength && req.content_length == 0);
   body_.start(req.framing, req.content_length);
@@ -458,6 +460,11 @@ void Http1Connection::flush() {
   const bool pending = transport_.updateInterest(
       out_.get(), {read_ev_.get(), write_ev_.get(), &reading_, &read_forced_, &write_armed_});
   if (!pending && closing_ && !lingering_) {
+    if (clientIsDone()) {
+      transport_.closeNotify();
+      destroy();
+      return;
+    }
     // Lingering close: shut our side, then drain the client's until EOF, so
     // unread request bytes do not turn into a reset that eats the response.
     lingering_ = true;
@@ -466,6 +473,17 @@ void Http1Connection::flush() {
     setReading(true);
     arm(Timer::kLinger, kLingerMs);
   }
+}
+
+bool Http1Connection::clientIsDone() const {
+  // Nothing unread anywhere, and the client sends nothing more: it said so
+  // (Connection: close, HTTP/1.0) and its whole request was read, or it shut
+  // its side. Closing then sends no reset, and the lingering close (its
+  // syscalls, its timer) is only for clients that may still be sending.
+  if (!(client_closes_ && request_done_) && !peer_eof_) return false;
+  if (exchange_ || evbuffer_get_length(in_.get()) > 0 || transport_.hasPending()) return false;
+  int unread = 0;
+  return ioctl(transport_.fd(), FIONREAD, &unread) == 0 && unread == 0;
 }
 
 void Http1Connection::completeWritten() {

@@ -69,6 +69,8 @@ class Http1Connection final : public ClientConnection, public Downstream {
   // h2c: true when the input starts with the client preface (and hands off),
   // or is still a prefix of it (wait for more).
   bool http2Preface();
+  // Closing may skip the lingering close: see the definition.
+  bool clientIsDone() const;
   Worker& worker_;
   Transport transport_;
   ClientInfo client_;
@@ -101,6 +103,7 @@ class Http1Connection final : public ClientConnection, public Downstream {
   bool closing_ = false;    // close once the output is flushed
   bool lingering_ = false;  // output done and shut down; discarding input until EOF
   bool peer_eof_ = false;
+  bool client_closes_ = false;  // the last request said it was the last (Connection: close)
   bool dead_ = false;
   bool h2c_ = false;
   bool handed_off_ = false;

@@ -145,11 +145,12 @@ ssize_t Transport::writeAll(evbuffer* out) {
   return total;
 }
 
+void Transport::closeNotify() {
+  if (ssl_ && SSL_is_init_finished(ssl_.get()) && SSL_shutdown(ssl_.get()) < 0) ERR_clear_error();
+}
+
 void Transport::shutdownWrite() {
-  if (ssl_ && SSL_is_init_finished(ssl_.get())) {
-    // One attempt at close_notify: the peer's reply is not waited for.
-    if (SSL_shutdown(ssl_.get()) < 0) ERR_clear_error();
-  }
+  closeNotify();
   ::shutdown(fd_.get(), SHUT_WR);
 }
 

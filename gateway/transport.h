@@ -70,6 +70,8 @@ class Transport {
   bool updateInterest(evbuffer* out, const Interest& io) const;
   // End of our output: close_notify (TLS), then FIN.
   void shutdownWrite();
+  // TLS: one attempt at close_notify, the peer's not waited for (plain: nothing).
+  void closeNotify();
 
   // TLS only (false for plain).
   bool readWantsWrite() const { return read_wants_write_; }

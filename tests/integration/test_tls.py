@@ -261,6 +261,24 @@ class TlsTest(EdgeTestCase):
             sock.close()
             self.assertEqual(data.count(b"HTTP/1.1 200 "), 5, data[-2000:])
 
+    def test_connection_close_ends_the_connection_without_lingering(self):
+        # The client said its request was the last and sent nothing more: edgegate sends
+        # close_notify and closes at once, while the client still holds its socket open.
+        with Gateway(tls_config(self.origin, self.certs())) as gw:
+            sock = tls_socket(gw.port)
+            sock.sendall(b"GET /echo HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+            data = b""
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break  # close_notify
+                data += chunk
+            self.assertTrue(data.startswith(b"HTTP/1.1 200 "), data[:200])
+            # A lingering close would keep it for 2 s (or until the client closes).
+            wait_for(lambda: gw.metric("edgegate_connections_active", listener="https") == 0,
+                     1.0, what="the connection to be closed")
+            sock.close()
+
     def test_t_checks_keys_expiry_and_files(self):
         other = PKI.leaf("other", ["a.test"])
         expired = PKI.leaf("expired", ["a.test"], days=0)
