@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # TLS and HTTP/2 benchmark, edgegate vs nginx with the same ECDSA P-256 certificate (made for the
 # run, never stored), one worker each, in alternating rounds on loopback:
-#   handshake  full TLS handshakes per second: wrk with "Connection: close", so every request
-#              is a new connection and a new full handshake (wrk keeps no TLS sessions)
+#   handshake  TLS handshakes per second: wrk with "Connection: close", so every request is a
+#              new connection; wrk keeps its TLS session across them (SSL_clear), so most are
+#              TLS 1.3 resumptions (ticket + new X25519 exchange, no certificate signature)
+#   full       full TLS handshakes per second: FULL_CLIENTS `openssl s_time -new` processes, a
+#              new session for every connection (each a certificate signature and key exchange)
 #   keepalive  TLS keep-alive requests per second (wrk over HTTPS)
 #   h2         HTTP/2 requests per second: h2load, 100 concurrent streams per connection
 # Reports rates and each proxy's CPU time per request, and writes
 # bench/results/YYYY-MM-DD-HHMM-tls-h2.md.
 #
 # Environment (all optional):
-#   DURATION=10s ROUNDS=3 CONNECTIONS=50 H2_CLIENTS=4 STREAMS=100 SCENARIOS="handshake keepalive h2"
+#   DURATION=10s ROUNDS=3 CONNECTIONS=50 H2_CLIENTS=4 STREAMS=100 FULL_CLIENTS=3
+#   SCENARIOS="handshake full keepalive h2"
 #   EDGEGATE_BIN=build/edgegate ORIGIN_BIN=build/edgegate-origin NGINX_BIN=nginx
 #   RESULTS_DIR=bench/results KEEP_TMP=1
 set -euo pipefail
@@ -22,13 +26,14 @@ ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-50}
 H2_CLIENTS=${H2_CLIENTS:-4}
 STREAMS=${STREAMS:-100}
-SCENARIOS=${SCENARIOS:-handshake keepalive h2}
+FULL_CLIENTS=${FULL_CLIENTS:-3}
+SCENARIOS=${SCENARIOS:-handshake full keepalive h2}
 EDGEGATE_BIN=${EDGEGATE_BIN:-build/edgegate}
 ORIGIN_BIN=${ORIGIN_BIN:-build/edgegate-origin}
 NGINX_BIN=${NGINX_BIN:-nginx}
 RESULTS_DIR=${RESULTS_DIR:-bench/results}
 COMMAND="DURATION=$DURATION ROUNDS=$ROUNDS CONNECTIONS=$CONNECTIONS H2_CLIENTS=$H2_CLIENTS"
-COMMAND+=" STREAMS=$STREAMS SCENARIOS=\"$SCENARIOS\" bench/tls.sh"
+COMMAND+=" STREAMS=$STREAMS FULL_CLIENTS=$FULL_CLIENTS SCENARIOS=\"$SCENARIOS\" bench/tls.sh"
 
 TMP_PREFIX=edgegate-bench-tls
 # shellcheck source=bench/lib.sh
@@ -118,6 +123,24 @@ run_one() {
       errors=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {gsub(",", "");
         n += $4 + $6 + $8 + $10} END {print n + 0}' "$out")
       ;;
+    full)
+      # s_time sends "GET <path> HTTP/1.0": the path carries a whole HTTP/1.1 request with a
+      # Host (the last header soaks up s_time's " HTTP/1.0").
+      local port=${URL[$target]##*:} i failed=0 spids=()
+      port=${port%/}
+      for i in $(seq "$FULL_CLIENTS"); do
+        openssl s_time -connect "127.0.0.1:$port" -new -time "${duration%s}" \
+          -www $'/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nX-Pad:' >"$out.$i" 2>&1 &
+        spids+=($!)
+      done
+      for i in "${spids[@]}"; do wait "$i" || failed=1; done
+      [ "$failed" = 0 ] || die "openssl s_time failed against $target: $(cat "$out".*)"
+      requests=$(cat "$out".* | awk '/connections in .* real seconds/ {n += $1} END {print n + 0}')
+      rate=$(awk -v n="$requests" -v d="${duration%s}" 'BEGIN {printf "%.2f", n / d}')
+      # Every connection must have read the origin's 1 KiB answer.
+      errors=$(cat "$out".* | awk '/bytes read per connection/ && $(NF - 4) < 1024 {n++}
+        END {print n + 0}')
+      ;;
     h2)
       h2load -c"$H2_CLIENTS" -m"$STREAMS" -D"${duration%s}" "${URL[$target]}" >"$out" 2>&1 ||
         die "h2load failed against $target: $(cat "$out")"
@@ -164,7 +187,11 @@ REPORT="$RESULTS_DIR/$STAMP-tls-h2.md"
   echo "alternation after a 2 s warm-up of each."
   echo
   echo "- handshake: \`wrk -t1 -c$CONNECTIONS -H 'Connection: close'\`: one request per"
-  echo "  connection, each a full handshake (wrk does not resume sessions); req/s = handshakes/s"
+  echo "  connection; wrk keeps its TLS session, so most are TLS 1.3 resumptions (ticket and a"
+  echo "  new X25519 exchange, no certificate signature); req/s = handshakes/s"
+  echo "- full: $FULL_CLIENTS \`openssl s_time -new\` processes: a new session for every"
+  echo "  connection, each a full handshake; req/s = full handshakes/s, bound by the clients'"
+  echo "  own CPU on these cores: compare the CPU per handshake"
   echo "- keepalive: \`wrk -t1 -c$CONNECTIONS\` over HTTPS"
   echo "- h2: \`h2load -c$H2_CLIENTS -m$STREAMS\` (ALPN h2)"
   echo
