@@ -364,7 +364,8 @@ ssize_t Http2Connection::onSend(nghttp2_session*, const uint8_t* data, size_t le
   if (evbuffer_get_length(c->out_.get()) >= kMaxOut) return NGHTTP2_ERR_WOULDBLOCK;
   bool queued = c->settings_sent_ ? evbuffer_add(c->out_.get(), data, len) == 0
                                   : c->sendFirstSettings(data, len);
-  return queued ? static_cast<ssize_t>(len) : NGHTTP2_ERR_CALLBACK_FAILURE;
+  if (!queued) return NGHTTP2_ERR_CALLBACK_FAILURE;
+  return static_cast<ssize_t>(len);
 }
 
 bool Http2Connection::sendFirstSettings(const uint8_t* data, size_t len) {
