@@ -27,9 +27,21 @@
 
 namespace edge {
 
+// The fixed-size fields of one line: plain data, copied with one assignment
+// when an entry is queued.
+struct AccessLogFields {
+  int64_t ts_us = 0;  // wall clock (µs since the epoch) of the request's first byte
+  uint64_t duration_us = 0;
+  int64_t upstream_us = -1;  // -1: no origin answered
+  uint64_t bytes = 0;        // response body bytes sent to the client
+  uint16_t status = 0;
+  const char* cache = nullptr;      // a static string from the cache policy, or none
+  const char* ratelimit = nullptr;  // a static string from the rate-limit policy, or none
+};
+
 // The raw fields of one line. Strings are copied back to back into `text` (one
 // buffer, reused: pushing swaps it with the ring slot's consumed buffer).
-struct AccessLogEntry {
+struct AccessLogEntry : AccessLogFields {
   enum Str : uint8_t {
     kRequestId,
     kClientIp,
@@ -41,13 +53,6 @@ struct AccessLogEntry {
     kUpstream,
     kStrCount
   };
-  int64_t ts_us = 0;  // wall clock (µs since the epoch) of the request's first byte
-  uint64_t duration_us = 0;
-  int64_t upstream_us = -1;  // -1: no origin answered
-  uint64_t bytes = 0;        // response body bytes sent to the client
-  uint16_t status = 0;
-  const char* cache = nullptr;      // a static string from the cache policy, or none
-  const char* ratelimit = nullptr;  // a static string from the rate-limit policy, or none
   std::string text;
   std::array<uint32_t, kStrCount> len{};
   std::array<bool, kStrCount> present{};
@@ -87,8 +92,10 @@ class AccessLogRing {
 
  private:
   friend class AccessLog;
-  // Writer thread: takes the oldest entry; false when empty.
-  bool pop(AccessLogEntry& into);
+  // Writer thread: the oldest entry (read in place, no copy), or null when
+  // empty; release() hands its slot back to the producer.
+  const AccessLogEntry* front() const;
+  void release();
 
   AccessLog& log_;
   std::vector<AccessLogEntry> slots_;

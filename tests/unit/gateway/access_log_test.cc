@@ -109,6 +109,35 @@ TEST(AccessLogLine, AbsentFieldsAreNull) {
   EXPECT_EQ(j["status"], 400);
 }
 
+// Strings are scanned 8 bytes at a time and their tail in fixed-size pieces:
+// every byte value, at every position within a word and within a tail of
+// every length, comes out as valid JSON that decodes to that byte (bytes from
+// 0x80 as the code point U+00XX).
+TEST(AccessLogLine, EscapesEveryByteAtEveryPosition) {
+  for (int b = 0; b < 256; ++b) {
+    for (size_t before = 0; before < 16; ++before) {
+      for (size_t after = 0; after < 8; ++after) {
+        std::string head = "/" + std::string(before, 'a'), tail(after, 'z');
+        std::string target = head + static_cast<char>(b) + tail;
+        AccessLogEntry e;
+        e.clear();
+        e.set(AccessLogEntry::kTarget, target);
+        std::string line;
+        formatAccessLogLine(e, kDefault, line);
+        ASSERT_EQ(line.find('\n'), line.size() - 1) << b;
+        nlohmann::json j;
+        ASSERT_NO_THROW(j = nlohmann::json::parse(line)) << b << " " << line;
+        std::string want = target;
+        if (b >= 0x80) {
+          want = head + static_cast<char>(0xc0 | (b >> 6)) + static_cast<char>(0x80 | (b & 0x3f)) +
+                 tail;
+        }
+        ASSERT_EQ(j["path"].get<std::string>(), want) << b << " " << before << " " << after;
+      }
+    }
+  }
+}
+
 TEST(AccessLogRing, DropsAndCountsWhenFullNeverBlocks) {
   AccessLog log(8);
   // No writer thread (start() is not called): nothing drains the ring.
