@@ -122,21 +122,38 @@ origin_conns() {
     python3 -c 'import json, sys; print(json.load(sys.stdin)["connections_accepted"])'
 }
 
+# The access log writer thread of edgegate-log, as a "pid" for cpu_ticks (/proc/PID/task/TID).
+LOG_WRITER=""
+if [[ " $TARGETS " == *" edgegate-log "* ]]; then
+  tid=$(grep -lx edgegate-alog /proc/"${PROXY_PIDS[edgegate-log]}"/task/*/comm | head -1 |
+    awk -F/ '{print $5}')
+  [ -n "$tid" ] && LOG_WRITER="${PROXY_PIDS[edgegate-log]}/task/$tid"
+fi
+
+# CPU µs per request: ticks $1 over $2 requests.
+per_request() {
+  awk -v d="$1" -v t="$CLK_TCK" -v r="$2" 'BEGIN { printf "%.2f", d * 1e6 / t / r }'
+}
+
 # One wrk run; appends to $ROWS "round target rps p50_ms p99_ms proxy_cpu_us origin_cpu_us
-# non2xx errors origin_conns".
+# non2xx errors origin_conns writer_cpu_us" (the last: edgegate-log's access log writer thread,
+# included in proxy_cpu_us; "-" for the other targets).
 run_one() {
   local round=$1 target=$2 duration=$3 out="$TMP/wrk-$1-$2.txt"
-  local pids=${PROXY_PIDS[$target]}
-  local p0 o0 p1 o1 c0 c1
+  local pids=${PROXY_PIDS[$target]} writer=""
+  local p0 o0 p1 o1 c0 c1 w0=0 w1=0
+  [ "$target" = edgegate-log ] && writer=$LOG_WRITER
   c0=$(origin_conns)
   # shellcheck disable=SC2086  # pids is a list
   p0=$(cpu_ticks $pids)
   o0=$(cpu_ticks "$ORIGIN_PID")
+  [ -z "$writer" ] || w0=$(cpu_ticks "$writer")
   wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$duration" --latency "${URL[$target]}" >"$out" 2>&1 ||
     die "wrk failed against $target: $(cat "$out")"
   # shellcheck disable=SC2086
   p1=$(cpu_ticks $pids)
   o1=$(cpu_ticks "$ORIGIN_PID")
+  [ -z "$writer" ] || w1=$(cpu_ticks "$writer")
   # New origin connections during the run, less the /stats query's: about 0 for a proxy whose
   # pool is warm, CONNECTIONS for the direct runs.
   c1=$(($(origin_conns) - c0 - 1))
@@ -149,15 +166,33 @@ run_one() {
   non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")
   errors=$(awk '/Socket errors:/ {gsub(",", ""); print $4 + $6 + $8 + $10}' "$out")
   [ -n "$requests" ] && [ "$requests" -gt 0 ] || die "no requests completed against $target: $out"
-  local pcpu="-" ocpu
-  [ -n "$pids" ] && pcpu=$(awk -v d=$((p1 - p0)) -v t="$CLK_TCK" -v r="$requests" \
-    'BEGIN { printf "%.2f", d * 1e6 / t / r }')
-  ocpu=$(awk -v d=$((o1 - o0)) -v t="$CLK_TCK" -v r="$requests" \
-    'BEGIN { printf "%.2f", d * 1e6 / t / r }')
-  echo "$round $target $rps $p50 $p99 $pcpu $ocpu ${non2xx:-0} ${errors:-0} $c1" >>"$ROWS"
+  local pcpu="-" ocpu wcpu="-"
+  [ -n "$pids" ] && pcpu=$(per_request $((p1 - p0)) "$requests")
+  ocpu=$(per_request $((o1 - o0)) "$requests")
+  [ -z "$writer" ] || wcpu=$(per_request $((w1 - w0)) "$requests")
+  echo "$round $target $rps $p50 $p99 $pcpu $ocpu ${non2xx:-0} ${errors:-0} $c1 $wcpu" >>"$ROWS"
   log "round $round $target: $rps req/s, p50 ${p50}ms, p99 ${p99}ms, proxy ${pcpu}us/req," \
     "origin ${ocpu}us/req, non-2xx ${non2xx:-0}, socket errors ${errors:-0}," \
-    "new origin connections $c1"
+    "new origin connections $c1${writer:+, log writer ${wcpu}us/req}"
+}
+
+# edgegate and edgegate-log trade places every other round, so that neither always runs right
+# after the same neighbour (the machine's state drifts within a round).
+round_order() {
+  local round=$1 t out=()
+  if ((round % 2 == 1)) || [[ " $TARGETS " != *" edgegate "* ]] ||
+    [[ " $TARGETS " != *" edgegate-log "* ]]; then
+    echo "$TARGETS"
+    return
+  fi
+  for t in $TARGETS; do
+    case $t in
+      edgegate) out+=(edgegate-log) ;;
+      edgegate-log) out+=(edgegate) ;;
+      *) out+=("$t") ;;
+    esac
+  done
+  echo "${out[*]}"
 }
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -166,10 +201,19 @@ STARTED=$(date '+%Y-%m-%d %H:%M:%S %Z')
 for target in $TARGETS; do run_one warmup "$target" "$WARMUP"; done
 # Alternation spreads the machine's background noise over all targets alike.
 for round in $(seq "$ROUNDS"); do
-  for target in $TARGETS; do run_one "$round" "$target" "$DURATION"; done
+  for target in $(round_order "$round"); do run_one "$round" "$target" "$DURATION"; done
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 median() { median_of "$ROWS" "$1" "$2"; }
+# Per round: "round pair rps_ratio cpu_ratio cpu_diff writer_cpu" of edgegate-log against edgegate
+# (column 2 is the constant "pair" so that median_of can read the file).
+log_pairs() {
+  awk '$2 == "edgegate" {rps[$1] = $3; cpu[$1] = $6}
+    $2 == "edgegate-log" {lrps[$1] = $3; lcpu[$1] = $6; w[$1] = $11}
+    END { for (r = 1; r in rps; ++r) if (r in lrps && rps[r] > 0 && cpu[r] > 0)
+      printf "%s pair %.4f %.4f %.3f %s\n", r, lrps[r] / rps[r], lcpu[r] / cpu[r],
+        lcpu[r] - cpu[r], w[r] }' "$ROWS"
+}
 
 
 STAMP=$(date '+%Y-%m-%d-%H%M')
@@ -187,7 +231,8 @@ REPORT="$RESULTS_DIR/$STAMP-$SCENARIO$SUFFIX.md"
   echo "$ROUNDS rounds of [$TARGETS] in alternation after a $WARMUP warm-up of each."
   echo "Origin: \`edgegate-origin --threads 1\`, \`GET /\` answers a 1 KiB text/plain body."
   echo "Proxies: 1 worker, keep-alive 64 to the origin, no access log"
-  echo "(\`$EDGEGATE_CONF_IN\`, \`$NGINX_CONF_IN\`)."
+  echo "(\`$EDGEGATE_CONF_IN\`, \`$NGINX_CONF_IN\`); edgegate-log: the same edgegate with"
+  echo "\`access_log.path\` set to a file."
   [ -z "${NOTE:-}" ] || { echo; echo "$NOTE"; }
   echo
   echo "## Machine"
@@ -198,10 +243,10 @@ REPORT="$RESULTS_DIR/$STAMP-$SCENARIO$SUFFIX.md"
   echo "## Runs"
   echo
   echo "| round | target | req/s | p50 ms | p99 ms | proxy CPU µs/req | origin CPU µs/req |" \
-    "non-2xx | socket errors | new origin conns |"
-  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-  awk '{printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6,
-    $7, $8, $9, $10}' "$ROWS"
+    "non-2xx | socket errors | new origin conns | log writer CPU µs/req |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  awk '{printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5,
+    $6, $7, $8, $9, $10, $11}' "$ROWS"
   echo
   echo "## Summary (medians over $ROUNDS rounds)"
   echo
@@ -225,11 +270,28 @@ REPORT="$RESULTS_DIR/$STAMP-$SCENARIO$SUFFIX.md"
   fi
   if [[ " $TARGETS " == *" edgegate "* && " $TARGETS " == *" edgegate-log "* ]]; then
     echo
-    echo "Access log to a file (edgegate-log) / off (edgegate):"
+    echo "## Access log to a file (edgegate-log) / off (edgegate)"
     echo
-    echo "- CPU per request: **$(ratio "$(median edgegate-log 6)" "$(median edgegate 6)")**"
-    echo "- requests/s: **$(ratio "$(median edgegate-log 3)" "$(median edgegate 3)")**"
-    echo "- lines written: $(wc -l <"$TMP/access.log" 2>/dev/null || echo 0)"
+    echo "Both run with metrics on (they cannot be turned off: every request is counted and timed"
+    echo "either way), so the difference is the access log's: the worker filling and queueing the"
+    echo "record, the writer thread formatting and writing the line. The two run next to each"
+    echo "other in every round (their order swapped every other round); a ratio of the same round"
+    echo "is less exposed to the machine's drift than a ratio of medians."
+    echo
+    echo "| round | req/s on / off | CPU µs/req on / off | CPU µs/req on - off | log writer CPU µs/req |"
+    echo "| --- | ---: | ---: | ---: | ---: |"
+    log_pairs >"$TMP/pairs"
+    awk '{printf "| %s | %.3f | %.3f | %+.2f | %s |\n", $1, $3, $4, $5, $6}' "$TMP/pairs"
+    echo
+    echo "Medians of the per-round figures:"
+    echo
+    echo "- requests/s on / off: **$(median_of "$TMP/pairs" pair 3)**"
+    echo "- CPU per request on / off: **$(median_of "$TMP/pairs" pair 4)**" \
+      "($(median_of "$TMP/pairs" pair 5) µs more per request," \
+      "$(median_of "$TMP/pairs" pair 6) µs of it on the writer thread)"
+    echo "- lines written: $(wc -l <"$TMP/access.log" 2>/dev/null || echo 0);" \
+      "dropped: $(curl -s --max-time 2 "http://127.0.0.1:$LOG_ADMIN_PORT/metrics" |
+        awk '$1 == "edgegate_access_log_dropped_total" {print $2}')"
   fi
   if awk '$8 != 0 || $9 != 0 {bad = 1} END {exit !bad}' "$ROWS"; then
     echo
