@@ -199,6 +199,7 @@ void AccessLogEntry::clear() {
   ts_us = 0;
   cache = nullptr;
   ratelimit = nullptr;
+  protocol = nullptr;
 }
 
 void AccessLogEntry::set(Str s, std::string_view value) {
@@ -271,8 +272,9 @@ void formatAccessLogLine(const AccessLogEntry& e, const std::vector<std::string>
   // bytes per byte (the redacted target is counted on top of the raw one).
   const char* cache = e.cache ? e.cache : "";
   const char* ratelimit = e.ratelimit ? e.ratelimit : "";
-  size_t bound =
-      512 + escapedBound(e.text.size() + f[S::kTarget].size() + strlen(cache) + strlen(ratelimit));
+  const char* protocol = e.protocol ? e.protocol : "";
+  size_t bound = 512 + escapedBound(e.text.size() + f[S::kTarget].size() + strlen(cache) +
+                                    strlen(ratelimit) + strlen(protocol));
   size_t start = out.size();
   out.resize(start + bound);
   char* o = out.data() + start;
@@ -313,6 +315,8 @@ void formatAccessLogLine(const AccessLogEntry& e, const std::vector<std::string>
   o = putOptional(o, e.cache != nullptr, cache);
   o = putLiteral(o, ",\"ratelimit\":");
   o = putOptional(o, e.ratelimit != nullptr, ratelimit);
+  o = putLiteral(o, ",\"protocol\":");
+  o = putOptional(o, e.protocol != nullptr, protocol);
   o = putLiteral(o, "}\n");
   out.resize(static_cast<size_t>(o - out.data()));
 }

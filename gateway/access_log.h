@@ -37,6 +37,7 @@ struct AccessLogFields {
   uint16_t status = 0;
   const char* cache = nullptr;      // a static string from the cache policy, or none
   const char* ratelimit = nullptr;  // a static string from the rate-limit policy, or none
+  const char* protocol = nullptr;   // "HTTP/1.0", "HTTP/1.1", "HTTP/2", or unknown
 };
 
 // The raw fields of one line. Strings are copied back to back into `text` (one

@@ -107,7 +107,8 @@ struct ClientInfo {
   uint8_t addr[16] = {};                  // peer address bytes, for trusted_proxies
   const std::string* listener = nullptr;  // listener name
   bool tls = false;
-  std::string sni;  // TLS: the server name the client asked for, or empty
+  bool http2 = false;  // the connection speaks HTTP/2 (ALPN h2 or the h2c preface)
+  std::string sni;     // TLS: the server name the client asked for, or empty
 };
 
 // What went wrong, and whether a retry is safe (read by the upstream step).

@@ -23,6 +23,7 @@ void buildRequestRecord(RequestRecord& r, Exchange& ex) {
   e.upstream_us = ex.upstreamMicros();
   e.cache = ex.cacheStatus();
   e.ratelimit = ex.rateLimitStatus();
+  e.protocol = ex.client().http2 ? "HTTP/2" : req.version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
   e.set(S::kRequestId, ex.requestId());
   e.set(S::kClientIp, ex.client().ip);
   e.set(S::kMethod, req.methodView());
@@ -53,6 +54,8 @@ void buildRefusedRecord(RequestRecord& r, Worker& w, std::string_view request_id
   AccessLogEntry& e = r.entry;
   e.clear();
   e.status = status;
+  // A malformed HTTP/1 head may not have said its version.
+  if (client.http2) e.protocol = "HTTP/2";
   e.set(AccessLogEntry::kRequestId, request_id);
   e.set(AccessLogEntry::kClientIp, client.ip);
 }

@@ -244,6 +244,7 @@ void Worker::onAccept(Listening& l) {
 void Worker::startHttp2(Http1Connection* from, Transport transport, ClientInfo client,
                         EvbufferPtr in) {
   const std::string* listener = client.listener;
+  client.http2 = true;
   auto conn = std::make_unique<http2::Http2Connection>(*this, std::move(transport),
                                                        std::move(client), std::move(in));
   auto* raw = conn.get();

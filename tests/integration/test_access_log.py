@@ -6,10 +6,11 @@ import os
 import signal
 import unittest
 
-from harness import EdgeTestCase, Gateway, Origin, make_config, wait_for
+from harness import EdgeTestCase, Gateway, Origin, curl, make_config, wait_for
 
 FIELDS = ("ts", "request_id", "client_ip", "method", "host", "path", "status", "bytes",
-          "duration_ms", "site", "route", "upstream", "upstream_ms", "cache", "ratelimit")
+          "duration_ms", "site", "route", "upstream", "upstream_ms", "cache", "ratelimit",
+          "protocol")
 
 
 def read_lines(path):
@@ -60,6 +61,7 @@ class AccessLogTest(EdgeTestCase):
             self.assertIn("x=1", e["path"])
             self.assertTrue(e["path"].startswith("/echo?"), e["path"])
             self.assertGreater(e["bytes"], 0)
+            self.assertEqual(e["protocol"], "HTTP/1.1")
 
             text = "\n".join(lines)
             for secret in ("tok123", "pw456", "auth-secret-789", "cookie-secret-012",
@@ -77,6 +79,24 @@ class AccessLogTest(EdgeTestCase):
                 return any("after=rotate" in line for line in read_lines(path))
             wait_for(rotated, 5, interval=0.2,
                      what="a line in the reopened access log after SIGUSR1")
+
+    def test_protocol_field(self):
+        """`protocol` says how the client spoke: HTTP/1.0, HTTP/1.1 or HTTP/2 (h2c here)."""
+        with Origin("proto-origin") as o:
+            cfg = make_config(o, access_log="@TMP@/access.log")
+            cfg["listeners"][0]["http2"] = True
+            with Gateway(cfg) as gw:
+                path = os.path.join(gw.dir, "access.log")
+                url = "http://localhost:%d/echo?v=" % gw.port
+                for flag, v in (("--http1.0", "10"), ("--http1.1", "11"),
+                                ("--http2-prior-knowledge", "2")):
+                    r = curl(flag, "-o", "/dev/null", "-w", "%{http_code}", url + v)
+                    self.assertEqual(r.stdout.decode(), "200", r.stderr)
+                lines = wait_for(lambda: len(read_lines(path)) >= 3 and read_lines(path), 5,
+                                 what="3 access log lines in %s" % path)
+                got = {json.loads(line)["path"]: json.loads(line)["protocol"] for line in lines}
+                self.assertEqual(got, {"/echo?v=10": "HTTP/1.0", "/echo?v=11": "HTTP/1.1",
+                                       "/echo?v=2": "HTTP/2"})
 
 
 if __name__ == "__main__":

@@ -61,6 +61,7 @@ AccessLogEntry sampleEntry() {
   e.bytes = 1024;
   e.status = 200;
   e.ratelimit = "allowed";
+  e.protocol = "HTTP/2";
   e.set(AccessLogEntry::kRequestId, "rid-1");
   e.set(AccessLogEntry::kClientIp, "127.0.0.1");
   e.set(AccessLogEntry::kMethod, "GET");
@@ -93,6 +94,7 @@ TEST(AccessLogLine, IsOneJsonObjectWithEveryField) {
   EXPECT_TRUE(j["upstream"].is_null());
   EXPECT_TRUE(j["cache"].is_null());
   EXPECT_EQ(j["ratelimit"], "allowed");
+  EXPECT_EQ(j["protocol"], "HTTP/2");
   EXPECT_EQ(line.find("secret-value"), std::string::npos);
 }
 
@@ -104,7 +106,8 @@ TEST(AccessLogLine, AbsentFieldsAreNull) {
   std::string line;
   formatAccessLogLine(e, kDefault, line);
   auto j = nlohmann::json::parse(line);
-  for (const char* f : {"method", "host", "path", "site", "route", "upstream", "upstream_ms"})
+  for (const char* f :
+       {"method", "host", "path", "site", "route", "upstream", "upstream_ms", "protocol"})
     EXPECT_TRUE(j[f].is_null()) << f;
   EXPECT_EQ(j["status"], 400);
 }
