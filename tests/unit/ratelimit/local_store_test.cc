@@ -51,7 +51,9 @@ TEST(LocalStore, FloodOfDistinctKeysStaysUnderMaxKeys) {
 TEST(LocalStore, SmallMaxKeysIsExact) {
   for (uint64_t max : {1, 3, 63, 64, 65, 130}) {
     LocalStore s(max);
-    for (uint64_t i = 0; i < 10 * max + 10; ++i)
+    // The hash is seeded per process: enough keys that every shard (capacity
+    // 1-3 here) fills up whatever the seed, not only on average.
+    for (uint64_t i = 0; i < 200 * max + 200; ++i)
       one(s, req(localHash("k" + std::to_string(i)), 3600 * kSec, 5), kStart);
     EXPECT_EQ(s.size(), max) << max;
   }
@@ -78,8 +80,10 @@ TEST(LocalStore, IdleBucketsAreDroppedOnTheWay) {
   EXPECT_EQ(s.size(), 1000u);
 }
 
+// Room for many keys per shard in the next two: with a small max_keys, two keys
+// may share a one-bucket shard (the hash seed is random) and evict each other.
 TEST(LocalStore, AllEnforcedMustAllowAndOnlyThenCharge) {
-  LocalStore s(100);
+  LocalStore s(100000);
   BucketRequest r[2] = {req(localHash("x"), 3600 * kSec, 3), req(localHash("y"), 3600 * kSec, 1)};
   Decision d[2];
   s.decide(r, 2, kStart, d);
@@ -94,7 +98,7 @@ TEST(LocalStore, AllEnforcedMustAllowAndOnlyThenCharge) {
 }
 
 TEST(LocalStore, ShadowNeverBlocksOthers) {
-  LocalStore s(100);
+  LocalStore s(100000);
   BucketRequest r[2] = {req(localHash("e"), 3600 * kSec, 5),
                         req(localHash("s"), 3600 * kSec, 1, /*shadow=*/true)};
   Decision d[2];
