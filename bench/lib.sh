@@ -17,6 +17,7 @@ die() {
 TMP=$(mktemp -d "/tmp/${TMP_PREFIX:-edgegate-bench}.XXXXXX")
 PIDS=()
 declare -A NAMES
+CLEAN=()  # files outside $TMP that the run created
 cleanup() {
   local status=$?
   # Children first by the pids we started (never by name): nginx's master stops its worker.
@@ -30,7 +31,7 @@ cleanup() {
     [ $rc -eq 0 ] || log "warning: ${NAMES[$pid]:-pid $pid} exited with status $rc on SIGTERM"
   done
   if [ "${KEEP_TMP:-0}" = 1 ] || [ $status -ne 0 ]; then log "logs and configs kept in $TMP"
-  else rm -rf "$TMP"; fi
+  else rm -rf "$TMP" "${CLEAN[@]}"; fi
   exit $status
 }
 trap cleanup EXIT

@@ -9,6 +9,8 @@
 #   TARGETS="origin edgegate nginx"   which targets to run, in this order each round
 #   EDGEGATE_BIN=build/edgegate ORIGIN_BIN=build/edgegate-origin NGINX_BIN=nginx
 #   RESULTS_DIR=bench/results KEEP_TMP=1 (keep configs and logs of the run)
+#   LOG_DIR=/dev/shm   where edgegate-log writes its access log (default: the run's /tmp dir;
+#                      a tmpfs leaves out the disk's write-back)
 #   EDGEGATE_CONF_IN=bench/edgegate.yaml.in NGINX_CONF_IN=bench/nginx.conf.in SCENARIO=http1-keepalive
 #   (other scenarios, such as bench/cache.sh, run the same measurement with other configs)
 set -euo pipefail
@@ -30,7 +32,7 @@ EDGEGATE_CONF_IN=${EDGEGATE_CONF_IN:-bench/edgegate.yaml.in}
 NGINX_CONF_IN=${NGINX_CONF_IN:-bench/nginx.conf.in}
 SCENARIO=${SCENARIO:-http1-keepalive}
 COMMAND="DURATION=$DURATION CONNECTIONS=$CONNECTIONS ROUNDS=$ROUNDS WRK_THREADS=$WRK_THREADS"
-COMMAND+=" TARGETS=\"$TARGETS\" ${COMMAND_NAME:-bench/run.sh}"
+COMMAND+=" TARGETS=\"$TARGETS\"${LOG_DIR:+ LOG_DIR=$LOG_DIR} ${COMMAND_NAME:-bench/run.sh}"
 
 TMP_PREFIX=edgegate-bench
 # shellcheck source=bench/lib.sh
@@ -85,10 +87,15 @@ fi
 # edgegate-log: the same edgegate with its access log written to a file (the cost of the log
 # line, its queue and its writer thread; metrics are always on).
 if [[ " $TARGETS " == *" edgegate-log "* ]]; then
-  render "$EDGEGATE_CONF_IN" | sed -e "s|^    path: off|    path: $TMP/access.log|" \
+  ACCESS_LOG=$TMP/access.log
+  if [ -n "${LOG_DIR:-}" ]; then
+    ACCESS_LOG=$(mktemp -p "$LOG_DIR" edgegate-bench-access.XXXXXX)
+    CLEAN+=("$ACCESS_LOG")
+  fi
+  render "$EDGEGATE_CONF_IN" | sed -e "s|^    path: off|    path: $ACCESS_LOG|" \
     -e "s|127.0.0.1:$EDGEGATE_PORT|127.0.0.1:$LOG_PORT|" \
     -e "s|127.0.0.1:$ADMIN_PORT|127.0.0.1:$LOG_ADMIN_PORT|" >"$TMP/edgegate-log.yaml"
-  grep -q "path: $TMP/access.log" "$TMP/edgegate-log.yaml" || die "edgegate-log: no access_log path"
+  grep -q "path: $ACCESS_LOG" "$TMP/edgegate-log.yaml" || die "edgegate-log: no access_log path"
   "$EDGEGATE_BIN" -c "$TMP/edgegate-log.yaml" >"$TMP/edgegate-log.log" 2>&1 &
   PIDS+=($!)
   NAMES[$!]=edgegate-log
@@ -232,7 +239,7 @@ REPORT="$RESULTS_DIR/$STAMP-$SCENARIO$SUFFIX.md"
   echo "Origin: \`edgegate-origin --threads 1\`, \`GET /\` answers a 1 KiB text/plain body."
   echo "Proxies: 1 worker, keep-alive 64 to the origin, no access log"
   echo "(\`$EDGEGATE_CONF_IN\`, \`$NGINX_CONF_IN\`); edgegate-log: the same edgegate with"
-  echo "\`access_log.path\` set to a file."
+  echo "\`access_log.path\` set to a file (in ${LOG_DIR:-a temporary directory under /tmp})."
   [ -z "${NOTE:-}" ] || { echo; echo "$NOTE"; }
   echo
   echo "## Machine"
@@ -289,7 +296,7 @@ REPORT="$RESULTS_DIR/$STAMP-$SCENARIO$SUFFIX.md"
     echo "- CPU per request on / off: **$(median_of "$TMP/pairs" pair 4)**" \
       "($(median_of "$TMP/pairs" pair 5) µs more per request," \
       "$(median_of "$TMP/pairs" pair 6) µs of it on the writer thread)"
-    echo "- lines written: $(wc -l <"$TMP/access.log" 2>/dev/null || echo 0);" \
+    echo "- lines written: $(wc -l <"$ACCESS_LOG" 2>/dev/null || echo 0);" \
       "dropped: $(curl -s --max-time 2 "http://127.0.0.1:$LOG_ADMIN_PORT/metrics" |
         awk '$1 == "edgegate_access_log_dropped_total" {print $2}')"
   fi
