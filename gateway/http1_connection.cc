@@ -103,11 +103,7 @@ void Http1Connection::onRead(short) {
       flush();
       if (dead_) return;
     }
-    if (read_forced_ && !transport_.writeWantsRead()) {
-      read_forced_ = false;
-      if (!reading_) event_del(read_ev_.get());
-    }
-    if (!reading_) return;
+    if (!transport_.releaseForcedRead(interest())) return;
   }
   ssize_t n =
       transport_.read(in_.get(), exchange_ && !request_done_ ? kBodyReadChunk : kHeadReadChunk);
@@ -457,8 +453,7 @@ void Http1Connection::flush() {
   }
   bytes_written_ += static_cast<uint64_t>(n);
   if (!written_waits_.empty()) completeWritten();
-  const bool pending = transport_.updateInterest(
-      out_.get(), {read_ev_.get(), write_ev_.get(), &reading_, &read_forced_, &write_armed_});
+  const bool pending = transport_.updateInterest(out_.get(), interest());
   if (!pending && closing_ && !lingering_) {
     if (clientIsDone()) {
       transport_.closeNotify();

@@ -95,6 +95,10 @@ class Http1Connection final : public ClientConnection, public Downstream {
   bool reading_ = false;
   bool write_armed_ = false;
   bool read_forced_ = false;  // TLS: read event armed for a write blocked on reading
+  // The socket events above, as Transport arms them.
+  Transport::Interest interest() {
+    return {read_ev_.get(), write_ev_.get(), &reading_, &read_forced_, &write_armed_};
+  }
   bool keep_alive_ = true;
   bool request_done_ = true;
   bool continue_sent_ = false;

@@ -130,6 +130,14 @@ bool Transport::updateInterest(evbuffer* out, const Interest& io) const {
   return pending;
 }
 
+bool Transport::releaseForcedRead(const Interest& io) const {
+  if (*io.read_forced && !write_wants_read_) {
+    *io.read_forced = false;
+    if (!*io.reading) event_del(io.read_ev);
+  }
+  return *io.reading;
+}
+
 ssize_t Transport::writeAll(evbuffer* out) {
   ssize_t total = 0;
   while (evbuffer_get_length(out) > 0) {

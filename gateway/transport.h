@@ -68,6 +68,9 @@ class Transport {
   // is armed when a TLS write waits for it to be readable. Returns whether
   // the write event is now armed.
   bool updateInterest(evbuffer* out, const Interest& io) const;
+  // On a readable socket, after a TLS write that waited for it went on: drops
+  // the read event armed only for that write. Whether the connection reads.
+  bool releaseForcedRead(const Interest& io) const;
   // End of our output: close_notify (TLS), then FIN.
   void shutdownWrite();
   // TLS: one attempt at close_notify, the peer's not waited for (plain: nothing).

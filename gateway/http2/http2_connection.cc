@@ -167,11 +167,7 @@ void Http2Connection::onRead(short) {
       writeOut();
       if (dead_) return;
     }
-    if (read_forced_ && !transport_.writeWantsRead()) {
-      read_forced_ = false;
-      if (!reading_) event_del(read_ev_.get());
-    }
-    if (!reading_) return;
+    if (!transport_.releaseForcedRead(interest())) return;
   }
   ssize_t n = transport_.read(in_.get(), kReadChunk);
   if (n < 0) {
@@ -268,8 +264,7 @@ void Http2Connection::writeOut() {
     destroy();
     return;
   }
-  transport_.updateInterest(
-      out_.get(), {read_ev_.get(), write_ev_.get(), &reading_, &read_forced_, &write_armed_});
+  transport_.updateInterest(out_.get(), interest());
 }
 
 void Http2Connection::onWrite(short) {

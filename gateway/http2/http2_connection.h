@@ -103,6 +103,10 @@ class Http2Connection final : public ClientConnection {
   bool reading_ = false;
   bool write_armed_ = false;
   bool read_forced_ = false;
+  // The socket events above, as Transport arms them.
+  Transport::Interest interest() {
+    return {read_ev_.get(), write_ev_.get(), &reading_, &read_forced_, &write_armed_};
+  }
   bool in_callback_ = false;  // inside nghttp2_session_mem_recv or _send
   bool send_wanted_ = false;
   bool flush_pending_ = false;  // flush_ev_ is active
