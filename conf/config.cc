@@ -56,6 +56,7 @@ json serverJson(const ServerConfig& s) {
       {"trusted_proxies", proxies},
       {"access_log",
        {{"path", s.access_log.path}, {"redact_query_params", s.access_log.redact_query_params}}},
+      {"request_metrics", s.request_metrics},
   };
 }
 

@@ -63,6 +63,11 @@ struct ServerConfig {
   Limits limits;
   std::vector<Cidr> trusted_proxies;
   AccessLogConfig access_log;
+  // Count and time every request (requests_total, the duration histogram, the
+  // latency summary, upstream / cache / rate-limit counters). Off leaves
+  // /metrics with the process-wide families only; it exists to measure what
+  // the per-request metrics cost (bench/run.sh's edgegate-bare).
+  bool request_metrics = true;
 };
 
 struct TlsCertificate {

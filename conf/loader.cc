@@ -163,7 +163,8 @@ void parseTls(Ctx& ctx, const Node& node, const std::string& where, TlsConfig& o
 
 void parseServer(Ctx& ctx, const Node& node, ServerConfig& out) {
   Fields f(ctx, node, "server",
-           {"workers", "drain_timeout", "admin", "limits", "trusted_proxies", "access_log"});
+           {"workers", "drain_timeout", "admin", "limits", "trusted_proxies", "access_log",
+            "request_metrics"});
   out.workers = cpuCount();
   if (const Node* n = f.get("workers")) parseWorkers(ctx, *n, out.workers);
   f.duration("drain_timeout", out.drain_timeout);
@@ -185,6 +186,7 @@ void parseServer(Ctx& ctx, const Node& node, ServerConfig& out) {
     }
   }
   if (const Node* n = f.get("access_log")) parseAccessLog(ctx, *n, out.access_log);
+  f.boolean("request_metrics", out.request_metrics);
 }
 
 void parseListeners(Ctx& ctx, const Node& node, std::vector<Listener>& out) {

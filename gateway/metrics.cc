@@ -53,17 +53,20 @@ WorkerMetrics::RouteStats* WorkerMetrics::routeStats(std::string_view site,
 
 void WorkerMetrics::recordRequest(RouteStats* stats, uint8_t method, uint16_t code,
                                   double seconds) {
+  if (!requestMetricsOn()) return;
   std::lock_guard<std::mutex> lock(mu_);
   ++stats->by_method_code[(static_cast<uint32_t>(method) << 16) | code];
   stats->duration.observe(seconds);
 }
 
 void WorkerMetrics::recordUpstream(const std::string& upstream, double seconds) {
+  if (!requestMetricsOn()) return;
   std::lock_guard<std::mutex> lock(mu_);
   upstreams_[upstream].observe(seconds);
 }
 
 void WorkerMetrics::recordRateLimit(std::string_view policy, RateLimitDecision decision) {
+  if (!requestMetricsOn()) return;
   std::lock_guard<std::mutex> lock(mu_);
   auto it = ratelimit_.find(policy);
   if (it == ratelimit_.end())
@@ -72,6 +75,7 @@ void WorkerMetrics::recordRateLimit(std::string_view policy, RateLimitDecision d
 }
 
 void WorkerMetrics::recordCache(std::string_view policy, uint8_t result) {
+  if (!requestMetricsOn()) return;
   std::lock_guard<std::mutex> lock(mu_);
   auto it = cache_.find(policy);
   if (it == cache_.end())
@@ -93,7 +97,14 @@ void WorkerMetrics::connectionClosed(const std::string& listener) {
 WorkerMetrics* Metrics::addShard() {
   std::lock_guard<std::mutex> lock(mu_);
   shards_.push_back(std::make_unique<WorkerMetrics>());
+  shards_.back()->request_metrics_.store(requestMetricsOn(), std::memory_order_relaxed);
   return shards_.back().get();
+}
+
+void Metrics::setRequestMetrics(bool on) {
+  std::lock_guard<std::mutex> lock(mu_);
+  request_metrics_.store(on, std::memory_order_relaxed);
+  for (auto& shard : shards_) shard->request_metrics_.store(on, std::memory_order_relaxed);
 }
 
 namespace {

@@ -49,6 +49,10 @@ class WorkerMetrics {
     LatencyWindow latency;  // the last 60 s, for the summary and the status page
   };
 
+  // Whether requests are counted and timed (server.request_metrics): every
+  // per-request record below does nothing while this is false.
+  bool requestMetricsOn() const { return request_metrics_.load(std::memory_order_relaxed); }
+
   // Loop thread. The pointer stays valid for the process lifetime.
   RouteStats* routeStats(std::string_view site, std::string_view route);
   void recordRequest(RouteStats* stats, uint8_t method, uint16_t code, double seconds);
@@ -98,12 +102,16 @@ class WorkerMetrics {
   std::map<std::string, std::array<uint64_t, kUpstreamOutcomes>> upstream_outcomes_;
   std::map<std::tuple<std::string, std::string, bool>, uint64_t> tls_handshakes_;
   std::atomic<size_t> buffered_peak_{0};
+  std::atomic<bool> request_metrics_{true};
 };
 
 // Process-wide: owns the shards and renders the exposition.
 class Metrics {
  public:
   WorkerMetrics* addShard();  // main thread, before workers start
+  // Any thread (start, reload): server.request_metrics for every shard.
+  void setRequestMetrics(bool on);
+  bool requestMetricsOn() const { return request_metrics_.load(std::memory_order_relaxed); }
   void configReloaded(bool ok) { (ok ? reloads_ok_ : reloads_failed_).fetch_add(1); }
   void setDraining(bool d) { draining_.store(d); }
   // Any thread (the admin thread): merged Prometheus text.
@@ -130,6 +138,7 @@ class Metrics {
   std::vector<std::unique_ptr<WorkerMetrics>> shards_;
   std::atomic<uint64_t> reloads_ok_{0}, reloads_failed_{0};
   std::atomic<bool> draining_{false};
+  std::atomic<bool> request_metrics_{true};
   uint64_t start_us_ = nowMicros();
   // Families of the observability work (metrics_obs.cc).
   void appendObservability(std::vector<prometheus::MetricFamily>& families, uint64_t now_us);

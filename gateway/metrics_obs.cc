@@ -16,6 +16,7 @@ using prometheus::MetricType;
 
 void WorkerMetrics::recordRequest(RouteStats* stats, uint8_t method, uint16_t code, double seconds,
                                   uint64_t now_us) {
+  if (!requestMetricsOn()) return;
   std::lock_guard<std::mutex> lock(mu_);
   ++stats->by_method_code[(static_cast<uint32_t>(method) << 16) | code];
   stats->duration.observe(seconds);
@@ -29,6 +30,7 @@ const char* WorkerMetrics::upstreamOutcomeName(UpstreamOutcome o) {
 }
 
 void WorkerMetrics::recordUpstreamOutcome(const std::string& upstream, UpstreamOutcome outcome) {
+  if (!requestMetricsOn()) return;
   std::lock_guard<std::mutex> lock(mu_);
   auto it = upstream_outcomes_.find(upstream);
   if (it == upstream_outcomes_.end())

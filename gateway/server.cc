@@ -234,6 +234,7 @@ int Server::run() {
     return 1;
   }
 
+  metrics_.setRequestMetrics(cfg.server.request_metrics);
   access_log_ = std::make_unique<AccessLog>();
   access_log_->start(cfg.server.access_log, n);
   for (unsigned i = 0; i < n; ++i)
@@ -401,6 +402,7 @@ ReloadResult Server::reload() {
   }
   health_checker_.update(snap);
   if (access_log_) access_log_->configure(new_cfg.server.access_log);
+  metrics_.setRequestMetrics(new_cfg.server.request_metrics);
   metrics_.configReloaded(true);
   LOG_INFO("reloaded %s (generation %llu)", config_path_.c_str(),
            static_cast<unsigned long long>(generation_));

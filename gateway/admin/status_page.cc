@@ -138,6 +138,7 @@ json statusJson(Server& server, const StatusSources& sources, uint64_t now_us) {
           {"generated_at", isoTime(time(nullptr))},
           {"window_seconds", window_s},
           {"draining", server.draining()},
+          {"request_metrics", metrics.requestMetricsOn()},
           {"routes", routes},
           {"upstreams", upstreams},
           {"upstream_health_available", static_cast<bool>(sources.upstream_health)},
@@ -272,7 +273,8 @@ function fill(id, rows, build) {
 }
 function render(s) {
   document.getElementById("meta").textContent = "version " + s.version + " · " + s.generated_at +
-      (s.draining ? " · DRAINING" : "");
+      (s.draining ? " · DRAINING" : "") +
+      (s.request_metrics ? "" : " · request metrics are off (server.request_metrics: false)");
   document.getElementById("window").textContent = "(window " + s.window_seconds.toFixed(0) + " s)";
   fill("routes", s.routes, r => {
     const tr = document.createElement("tr");

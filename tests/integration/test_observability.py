@@ -128,6 +128,32 @@ class CountersTest(EdgeTestCase):
             self.assertEqual(metric_value(m, "edgegate_route_p95_objective_seconds",
                                           route="default"), 0.3)
 
+    def test_request_metrics_off_counts_nothing_and_a_reload_turns_them_on(self):
+        # server.request_metrics: false (the benchmark's bare edgegate) leaves the per-request
+        # families empty but keeps the process-wide ones; a reload turns counting back on.
+        with Origin("quiet-origin") as o, Gateway(make_config(
+                o, server={"request_metrics": False})) as gw:
+            config = gw.config
+            for _ in range(4):
+                self.assertEqual(gw.get("/status/200").status, 200)
+            m = gw.metrics()
+            self.assertIsNone(metric_value(m, "edgegate_requests_total"))
+            self.assertIn(metric_value(m, "edgegate_request_latency_seconds_count"), (None, 0))
+            self.assertIsNone(metric_value(m, "edgegate_upstream_requests_total"))
+            self.assertGreaterEqual(metric_value(m, "edgegate_connections_total",
+                                                 listener="http"), 1)
+            self.assertFalse(gw.admin_get("/status.json").json()["request_metrics"])
+            config["server"]["request_metrics"] = True
+            gw.reload(config)
+            gw.wait_reloads(1, result="success")
+            for _ in range(3):
+                self.assertEqual(gw.get("/status/200").status, 200)
+            m = gw.metrics()
+            self.assertEqual(metric_value(m, "edgegate_requests_total", route="default",
+                                          code="200"), 3)
+            self.assertEqual(metric_value(m, "edgegate_upstream_requests_total", upstream="app",
+                                          outcome="response"), 3)
+
     def test_promtool_check_metrics(self):
         promtool = shutil.which("promtool")
         if not promtool:

@@ -129,6 +129,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{withServer("  trusted_proxies: [10.0.0.0/33]\n"), 2, "10.",
                  "'10.0.0.0/33' is not an address block"},
         BadValue{withServer("  access_log: {path: \"\"}\n"), 2, "\"\"", "access_log.path is empty"},
+        BadValue{withServer("  request_metrics: maybe\n"), 2, "maybe",
+                 "request_metrics: expected true or false"},
         BadValue{withUpstreamLine("    balance: least_con"), 14, "least_con",
                  "'least_con' is not one of round_robin | least_conn | random; did you mean "
                  "'least_conn'?"},

@@ -177,6 +177,7 @@ TEST(LoadMinimal, OptionalSectionsTakeTheirDefaults) {
   EXPECT_TRUE(c.server.admin.token.empty());
   EXPECT_EQ(c.server.limits.max_header_bytes, 32u * 1024);
   EXPECT_EQ(c.server.access_log.path, "stdout");
+  EXPECT_TRUE(c.server.request_metrics);
   EXPECT_EQ(c.cache.memory, 256u * 1024 * 1024);
   EXPECT_TRUE(c.cache.policies.empty());
   EXPECT_EQ(c.rate_limits.store, "local");
@@ -207,6 +208,12 @@ TEST(LoadMinimal, WorkersTakesANumber) {
   const LoadResult r = loadYaml(std::string("server: {workers: 3}\n") + kMinimal);
   ASSERT_TRUE(r.ok()) << allErrors(r);
   EXPECT_EQ(r.config->server.workers, 3u);
+}
+
+TEST(LoadMinimal, RequestMetricsCanBeTurnedOff) {
+  const LoadResult r = loadYaml(std::string("server: {request_metrics: false}\n") + kMinimal);
+  ASSERT_TRUE(r.ok()) << allErrors(r);
+  EXPECT_FALSE(r.config->server.request_metrics);
 }
 
 TEST(LoadMinimal, HostsAreLowerCased) {
