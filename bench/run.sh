@@ -6,7 +6,10 @@
 #
 # Environment (all optional):
 #   DURATION=10s CONNECTIONS=50 ROUNDS=3 WRK_THREADS=1 WARMUP=2s
-#   TARGETS="origin edgegate nginx"   which targets to run, in this order each round
+#   TARGETS="origin edgegate nginx"   which targets to run, in this order each round (the order is
+#                      reversed every other round); besides origin, edgegate and nginx:
+#                      edgegate-log   the same edgegate with its access log written to a file
+#                      edgegate-bare  the same edgegate with request metrics off (access log off)
 #   EDGEGATE_BIN=build/edgegate ORIGIN_BIN=build/edgegate-origin NGINX_BIN=nginx
 #   RESULTS_DIR=bench/results KEEP_TMP=1 (keep configs and logs of the run)
 #   LOG_DIR=/dev/shm   where edgegate-log writes its access log (default: the run's /tmp dir;
@@ -23,7 +26,7 @@ CONNECTIONS=${CONNECTIONS:-50}
 ROUNDS=${ROUNDS:-3}
 WRK_THREADS=${WRK_THREADS:-1}
 WARMUP=${WARMUP:-2s}
-TARGETS=${TARGETS:-origin edgegate edgegate-log nginx}
+TARGETS=${TARGETS:-origin edgegate nginx edgegate-bare edgegate-log}
 EDGEGATE_BIN=${EDGEGATE_BIN:-build/edgegate}
 ORIGIN_BIN=${ORIGIN_BIN:-build/edgegate-origin}
 NGINX_BIN=${NGINX_BIN:-nginx}
@@ -46,13 +49,14 @@ done
 if [[ " $TARGETS " == *" edgegate "* && ! -x "$EDGEGATE_BIN" ]]; then
   # The gateway may not be built yet: measure the rest rather than nothing, and say so.
   log "warning: $EDGEGATE_BIN not found: edgegate is skipped (set EDGEGATE_BIN or build it)"
-  TARGETS=$(echo "$TARGETS" | sed 's/\bedgegate\(-log\)\?\b//g')
+  TARGETS=$(echo "$TARGETS" | sed 's/\bedgegate\(-log\|-bare\)\?\b//g')
 fi
 if [[ " $TARGETS " == *" nginx "* ]]; then
   NGINX_BIN=$(command -v "$NGINX_BIN") || die "nginx not found (apt-get install nginx-light)"
 fi
 
-read -r EDGEGATE_PORT ADMIN_PORT NGINX_PORT LOG_PORT LOG_ADMIN_PORT < <(free_ports 5)
+read -r EDGEGATE_PORT ADMIN_PORT NGINX_PORT LOG_PORT LOG_ADMIN_PORT BARE_PORT BARE_ADMIN_PORT < <(
+  free_ports 7)
 start_origin
 
 render() {
@@ -84,24 +88,39 @@ if [[ " $TARGETS " == *" edgegate "* ]]; then
   VERSIONS+=$'\n'"- edgegate: $("$EDGEGATE_BIN" --version 2>&1 | head -1) ($EDGEGATE_BIN)"
 fi
 
+# Starts target $1, the rendered edgegate config with the sed expressions $4... applied, on port
+# $2 and admin port $3.
+start_variant() {
+  local name=$1 port=$2 admin=$3
+  shift 3
+  render "$EDGEGATE_CONF_IN" | sed -e "s|127.0.0.1:$EDGEGATE_PORT|127.0.0.1:$port|" \
+    -e "s|127.0.0.1:$ADMIN_PORT|127.0.0.1:$admin|" "$@" >"$TMP/$name.yaml"
+  "$EDGEGATE_BIN" -c "$TMP/$name.yaml" >"$TMP/$name.log" 2>&1 &
+  PIDS+=($!)
+  NAMES[$!]=$name
+  PROXY_PIDS[$name]=$!
+  URL[$name]="http://127.0.0.1:$port/"
+  wait_ready "$name" "${URL[$name]}" "${PROXY_PIDS[$name]}"
+}
+
 # edgegate-log: the same edgegate with its access log written to a file (the cost of the log
-# line, its queue and its writer thread; metrics are always on).
+# line and its writer thread; request metrics on, as in edgegate).
 if [[ " $TARGETS " == *" edgegate-log "* ]]; then
   ACCESS_LOG=$TMP/access.log
   if [ -n "${LOG_DIR:-}" ]; then
     ACCESS_LOG=$(mktemp -p "$LOG_DIR" edgegate-bench-access.XXXXXX)
     CLEAN+=("$ACCESS_LOG")
   fi
-  render "$EDGEGATE_CONF_IN" | sed -e "s|^    path: off|    path: $ACCESS_LOG|" \
-    -e "s|127.0.0.1:$EDGEGATE_PORT|127.0.0.1:$LOG_PORT|" \
-    -e "s|127.0.0.1:$ADMIN_PORT|127.0.0.1:$LOG_ADMIN_PORT|" >"$TMP/edgegate-log.yaml"
+  start_variant edgegate-log "$LOG_PORT" "$LOG_ADMIN_PORT" -e "s|^    path: off|    path: $ACCESS_LOG|"
   grep -q "path: $ACCESS_LOG" "$TMP/edgegate-log.yaml" || die "edgegate-log: no access_log path"
-  "$EDGEGATE_BIN" -c "$TMP/edgegate-log.yaml" >"$TMP/edgegate-log.log" 2>&1 &
-  PIDS+=($!)
-  NAMES[$!]=edgegate-log
-  PROXY_PIDS[edgegate-log]=$!
-  URL[edgegate-log]="http://127.0.0.1:$LOG_PORT/"
-  wait_ready edgegate-log "${URL[edgegate-log]}" "${PROXY_PIDS[edgegate-log]}"
+fi
+
+# edgegate-bare: the same edgegate with request metrics off too: against edgegate-log, the
+# whole cost of the observability work per request.
+if [[ " $TARGETS " == *" edgegate-bare "* ]]; then
+  start_variant edgegate-bare "$BARE_PORT" "$BARE_ADMIN_PORT" \
+    -e "s|^  access_log:|  request_metrics: false\n  access_log:|"
+  grep -q "request_metrics: false" "$TMP/edgegate-bare.yaml" || die "edgegate-bare: no switch"
 fi
 
 if [[ " $TARGETS " == *" nginx "* ]]; then
@@ -183,23 +202,15 @@ run_one() {
     "new origin connections $c1${writer:+, log writer ${wcpu}us/req}"
 }
 
-# edgegate and edgegate-log trade places every other round, so that neither always runs right
-# after the same neighbour (the machine's state drifts within a round).
+# Every other round runs the targets in reverse order, so that no target always runs right
+# after the same neighbour (the machine's state drifts within a round); neighbours in TARGETS
+# stay next to each other.
 round_order() {
-  local round=$1 t out=()
-  if ((round % 2 == 1)) || [[ " $TARGETS " != *" edgegate "* ]] ||
-    [[ " $TARGETS " != *" edgegate-log "* ]]; then
+  if (($1 % 2 == 1)); then
     echo "$TARGETS"
-    return
+  else
+    echo "$TARGETS" | awk '{for (i = NF; i > 0; --i) printf "%s%s", $i, (i > 1 ? " " : "\n")}'
   fi
-  for t in $TARGETS; do
-    case $t in
-      edgegate) out+=(edgegate-log) ;;
-      edgegate-log) out+=(edgegate) ;;
-      *) out+=("$t") ;;
-    esac
-  done
-  echo "${out[*]}"
 }
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -212,16 +223,51 @@ for round in $(seq "$ROUNDS"); do
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 median() { median_of "$ROWS" "$1" "$2"; }
-# Per round: "round pair rps_ratio cpu_ratio cpu_diff writer_cpu" of edgegate-log against edgegate
+# Per round: "round pair rps_ratio cpu_ratio cpu_diff writer_cpu" of target $2 against target $1
 # (column 2 is the constant "pair" so that median_of can read the file).
-log_pairs() {
-  awk '$2 == "edgegate" {rps[$1] = $3; cpu[$1] = $6}
-    $2 == "edgegate-log" {lrps[$1] = $3; lcpu[$1] = $6; w[$1] = $11}
+pairs() {
+  awk -v off="$1" -v on="$2" '$2 == off {rps[$1] = $3; cpu[$1] = $6}
+    $2 == on {lrps[$1] = $3; lcpu[$1] = $6; w[$1] = $11}
     END { for (r = 1; r in rps; ++r) if (r in lrps && rps[r] > 0 && cpu[r] > 0)
       printf "%s pair %.4f %.4f %.3f %s\n", r, lrps[r] / rps[r], lcpu[r] / cpu[r],
         lcpu[r] - cpu[r], w[r] }' "$ROWS"
 }
 
+# "low high": a 95% confidence interval of the median of column $2 of the pairs file $1, from
+# order statistics (distribution-free: the k-th smallest and k-th largest value, k the largest
+# with P(Binomial(n, 1/2) < k) <= 2.5%); "- -" with fewer than 6 rounds.
+median_ci() {
+  awk -v c="$2" '{print $c}' "$1" | sort -g | awk '{v[NR] = $1} END {
+    n = NR; if (n < 6) { print "- -"; exit }
+    k = 0; cum = 0; p = 0.5 ^ n
+    for (j = 0; j < n; ++j) { cum += p; if (cum > 0.025) break; k = j + 1; p = p * (n - j) / (j + 1) }
+    if (k < 1) k = 1
+    printf "%.3f %.3f\n", v[k], v[n - k + 1] }'
+}
+
+# The report section of target $2 (on) against target $1 (off); $3: title, $4: what differs.
+pair_section() {
+  local off=$1 on=$2 file="$TMP/pairs-$1-$2"
+  pairs "$off" "$on" >"$file"
+  echo
+  echo "## $3"
+  echo
+  echo "$4"
+  echo "The two run next to each other in every round (their order swapped every other round);"
+  echo "a ratio of the same round is less exposed to the machine's drift than a ratio of medians."
+  echo
+  echo "| round | req/s $on / $off | CPU µs/req $on / $off | CPU µs/req $on - $off |" \
+    "log writer CPU µs/req |"
+  echo "| --- | ---: | ---: | ---: | ---: |"
+  awk '{printf "| %s | %.3f | %.3f | %+.2f | %s |\n", $1, $3, $4, $5, $6}' "$file"
+  echo
+  echo "Medians of the per-round figures (95% confidence interval of the median in brackets):"
+  echo
+  echo "- requests/s $on / $off: **$(median_of "$file" pair 3)** [$(median_ci "$file" 3)]"
+  echo "- CPU per request $on / $off: **$(median_of "$file" pair 4)** [$(median_ci "$file" 4)]" \
+    "($(median_of "$file" pair 5) µs more per request," \
+    "$(median_of "$file" pair 6) µs of it on the access log's writer thread)"
+}
 
 STAMP=$(date '+%Y-%m-%d-%H%M')
 mkdir -p "$RESULTS_DIR"
@@ -239,7 +285,8 @@ REPORT="$RESULTS_DIR/$STAMP-$SCENARIO$SUFFIX.md"
   echo "Origin: \`edgegate-origin --threads 1\`, \`GET /\` answers a 1 KiB text/plain body."
   echo "Proxies: 1 worker, keep-alive 64 to the origin, no access log"
   echo "(\`$EDGEGATE_CONF_IN\`, \`$NGINX_CONF_IN\`); edgegate-log: the same edgegate with"
-  echo "\`access_log.path\` set to a file (in ${LOG_DIR:-a temporary directory under /tmp})."
+  echo "\`access_log.path\` set to a file (in ${LOG_DIR:-a temporary directory under /tmp});"
+  echo "edgegate-bare: the same edgegate with \`server.request_metrics: false\` (and no access log)."
   [ -z "${NOTE:-}" ] || { echo; echo "$NOTE"; }
   echo
   echo "## Machine"
@@ -275,30 +322,22 @@ REPORT="$RESULTS_DIR/$STAMP-$SCENARIO$SUFFIX.md"
     echo
     echo "edgegate was not run (binary missing or not in TARGETS): no edgegate / nginx ratios."
   fi
+  if [[ " $TARGETS " == *" edgegate-bare "* && " $TARGETS " == *" edgegate-log "* ]]; then
+    pair_section edgegate-bare edgegate-log \
+      "Metrics and access log on (edgegate-log) / off (edgegate-bare)" \
+      "edgegate-log counts and times every request and writes its access log line to a file;
+edgegate-bare does neither (\`request_metrics: false\`, \`access_log.path: off\`)."
+  fi
   if [[ " $TARGETS " == *" edgegate "* && " $TARGETS " == *" edgegate-log "* ]]; then
+    pair_section edgegate edgegate-log "Access log to a file (edgegate-log) / off (edgegate)" \
+      "Both count and time every request, so the difference is the access log's: the worker
+formatting its line, the writer thread writing it."
+  fi
+  if [[ " $TARGETS " == *" edgegate-log "* ]]; then
     echo
-    echo "## Access log to a file (edgegate-log) / off (edgegate)"
-    echo
-    echo "Both run with metrics on (they cannot be turned off: every request is counted and timed"
-    echo "either way), so the difference is the access log's: the worker filling and queueing the"
-    echo "record, the writer thread formatting and writing the line. The two run next to each"
-    echo "other in every round (their order swapped every other round); a ratio of the same round"
-    echo "is less exposed to the machine's drift than a ratio of medians."
-    echo
-    echo "| round | req/s on / off | CPU µs/req on / off | CPU µs/req on - off | log writer CPU µs/req |"
-    echo "| --- | ---: | ---: | ---: | ---: |"
-    log_pairs >"$TMP/pairs"
-    awk '{printf "| %s | %.3f | %.3f | %+.2f | %s |\n", $1, $3, $4, $5, $6}' "$TMP/pairs"
-    echo
-    echo "Medians of the per-round figures:"
-    echo
-    echo "- requests/s on / off: **$(median_of "$TMP/pairs" pair 3)**"
-    echo "- CPU per request on / off: **$(median_of "$TMP/pairs" pair 4)**" \
-      "($(median_of "$TMP/pairs" pair 5) µs more per request," \
-      "$(median_of "$TMP/pairs" pair 6) µs of it on the writer thread)"
-    echo "- lines written: $(wc -l <"$ACCESS_LOG" 2>/dev/null || echo 0);" \
+    echo "Access log lines written: $(wc -l <"$ACCESS_LOG" 2>/dev/null || echo 0);" \
       "dropped: $(curl -s --max-time 2 "http://127.0.0.1:$LOG_ADMIN_PORT/metrics" |
-        awk '$1 == "edgegate_access_log_dropped_total" {print $2}')"
+        awk '$1 == "edgegate_access_log_dropped_total" {print $2}')."
   fi
   if awk '$8 != 0 || $9 != 0 {bad = 1} END {exit !bad}' "$ROWS"; then
     echo

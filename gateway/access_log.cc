@@ -243,13 +243,46 @@ void redactTarget(std::string_view target, const std::vector<std::string>& names
   }
 }
 
-void formatAccessLogLine(const AccessLogEntry& e, const std::vector<std::string>& redact,
-                         std::string& out) {
+namespace {
+
+// The strings of an entry (its target redacted) and the most bytes its line
+// can take.
+struct PreparedLine {
+  std::array<std::string_view, AccessLogEntry::kStrCount> f;
+  const char* cache;
+  const char* ratelimit;
+  const char* protocol;
+  size_t bound;
+};
+
+PreparedLine prepareLine(const AccessLogEntry& e, const std::vector<std::string>& redact) {
   using S = AccessLogEntry;
-  // The date part is computed once per second.
+  thread_local std::string path;
+  PreparedLine p;
+  for (size_t i = 0, off = 0; i < S::kStrCount; off += e.len[i], ++i)
+    p.f[i] = std::string_view(e.text).substr(off, e.len[i]);
+  // Only a query has values to redact.
+  if (e.present[S::kTarget] && p.f[S::kTarget].find('?') != std::string_view::npos) {
+    path.clear();
+    redactTarget(p.f[S::kTarget], redact, path);
+    p.f[S::kTarget] = path;
+  }
+  p.cache = e.cache ? e.cache : "";
+  p.ratelimit = e.ratelimit ? e.ratelimit : "";
+  p.protocol = e.protocol ? e.protocol : "";
+  // Keys, numbers and the date take under 400 bytes; every string at most 6
+  // bytes per byte (the redacted target is counted on top of the raw one).
+  p.bound = 512 + escapedBound(e.text.size() + p.f[S::kTarget].size() + strlen(p.cache) +
+                               strlen(p.ratelimit) + strlen(p.protocol));
+  return p;
+}
+
+// Writes the line at o, which has room for p.bound bytes; returns its end.
+char* writeLine(const AccessLogEntry& e, const PreparedLine& p, char* o) {
+  using S = AccessLogEntry;
+  // The date part is computed once per second (per thread).
   thread_local int64_t cached_sec = -1;
   thread_local char date[64];  // "YYYY-MM-DDTHH:MM:SS."
-  thread_local std::string path;
   int64_t sec = e.ts_us / 1000000;
   if (sec != cached_sec) {
     time_t secs = static_cast<time_t>(sec);
@@ -259,26 +292,7 @@ void formatAccessLogLine(const AccessLogEntry& e, const std::vector<std::string>
              t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec);
     cached_sec = sec;
   }
-  std::array<std::string_view, S::kStrCount> f;
-  for (size_t i = 0, off = 0; i < S::kStrCount; off += e.len[i], ++i)
-    f[i] = std::string_view(e.text).substr(off, e.len[i]);
-  // Only a query has values to redact.
-  if (e.present[S::kTarget] && f[S::kTarget].find('?') != std::string_view::npos) {
-    path.clear();
-    redactTarget(f[S::kTarget], redact, path);
-    f[S::kTarget] = path;
-  }
-  // Keys, numbers and the date take under 400 bytes; every string at most 6
-  // bytes per byte (the redacted target is counted on top of the raw one).
-  const char* cache = e.cache ? e.cache : "";
-  const char* ratelimit = e.ratelimit ? e.ratelimit : "";
-  const char* protocol = e.protocol ? e.protocol : "";
-  size_t bound = 512 + escapedBound(e.text.size() + f[S::kTarget].size() + strlen(cache) +
-                                    strlen(ratelimit) + strlen(protocol));
-  size_t start = out.size();
-  out.resize(start + bound);
-  char* o = out.data() + start;
-
+  const auto& f = p.f;
   int ms = static_cast<int>((e.ts_us / 1000) % 1000);
   o = putLiteral(o, "{\"ts\":\"");
   o = putLiteral(o, std::string_view(date, 20));
@@ -312,64 +326,134 @@ void formatAccessLogLine(const AccessLogEntry& e, const std::vector<std::string>
   o = e.upstream_us >= 0 ? putMillis(o, static_cast<uint64_t>(e.upstream_us))
                          : putLiteral(o, "null");
   o = putLiteral(o, ",\"cache\":");
-  o = putOptional(o, e.cache != nullptr, cache);
+  o = putOptional(o, e.cache != nullptr, p.cache);
   o = putLiteral(o, ",\"ratelimit\":");
-  o = putOptional(o, e.ratelimit != nullptr, ratelimit);
+  o = putOptional(o, e.ratelimit != nullptr, p.ratelimit);
   o = putLiteral(o, ",\"protocol\":");
-  o = putOptional(o, e.protocol != nullptr, protocol);
-  o = putLiteral(o, "}\n");
-  out.resize(static_cast<size_t>(o - out.data()));
+  o = putOptional(o, e.protocol != nullptr, p.protocol);
+  return putLiteral(o, "}\n");
 }
 
-// ---------------------------------------------------------------------------- ring
+}  // namespace
 
-AccessLogRing::AccessLogRing(AccessLog& log, size_t capacity) : log_(log) {
-  size_t cap = 1;
-  while (cap < capacity) cap <<= 1;
-  slots_.resize(cap);
-  mask_ = cap - 1;
+void formatAccessLogLine(const AccessLogEntry& e, const std::vector<std::string>& redact,
+                         std::string& out) {
+  PreparedLine p = prepareLine(e, redact);
+  size_t start = out.size();
+  out.resize(start + p.bound);
+  char* end = writeLine(e, p, out.data() + start);
+  out.resize(static_cast<size_t>(end - out.data()));
 }
 
-bool AccessLogRing::enabled() const {
+// ---------------------------------------------------------------------------- lane
+
+AccessLogLane::AccessLogLane(AccessLog& log, size_t buffer_bytes, size_t max_buffers)
+    : log_(log), buffer_bytes_(buffer_bytes), max_buffers_(std::max<size_t>(max_buffers, 1)) {}
+
+bool AccessLogLane::enabled() const {
   return log_.enabled();
 }
 
-bool AccessLogRing::push(AccessLogEntry& e) {
-  uint64_t head = head_.load(std::memory_order_relaxed);
-  if (head - tail_.load(std::memory_order_acquire) > mask_) {
+bool AccessLogLane::append(const AccessLogEntry& e, const std::vector<std::string>& redact,
+                           bool* started) {
+  PreparedLine p = prepareLine(e, redact);
+  if (!makeRoom(p.bound)) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  AccessLogEntry& slot = slots_[head & mask_];
-  static_cast<AccessLogFields&>(slot) = e;
-  slot.len = e.len;
-  slot.present = e.present;
-  slot.text.swap(e.text);  // e takes the consumed slot's buffer: no allocation in steady state
-  head_.store(head + 1, std::memory_order_release);
+  if (started) *started = cur_.lines == 0;
+  char* end = writeLine(e, p, cur_.data.get() + cur_.size);
+  cur_.size = static_cast<size_t>(end - cur_.data.get());
+  ++cur_.lines;
   return true;
 }
 
-const AccessLogEntry* AccessLogRing::front() const {
-  uint64_t tail = tail_.load(std::memory_order_relaxed);
-  if (tail == head_.load(std::memory_order_acquire)) return nullptr;
-  return &slots_[tail & mask_];
+bool AccessLogLane::makeRoom(size_t bytes) {
+  if (cur_.capacity - cur_.size >= bytes) return true;
+  if (cur_.lines > 0) moveToFull(false);
+  if (!cur_.data) {
+    bool allocate = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!free_.empty()) {
+        cur_ = std::move(free_.back());
+        free_.pop_back();
+      } else if (buffers_ < max_buffers_) {
+        ++buffers_;
+        allocate = true;
+      }
+    }
+    if (!cur_.data && !allocate) return false;
+    if (allocate) {
+      cur_.data.reset(new char[buffer_bytes_]);
+      cur_.capacity = buffer_bytes_;
+    }
+  }
+  // A line longer than a buffer (a target of tens of kilobytes) gets one of
+  // its own size; giveBack() does not keep it.
+  if (cur_.capacity < bytes) {
+    cur_.data.reset(new char[bytes]);
+    cur_.capacity = bytes;
+  }
+  return true;
 }
 
-void AccessLogRing::release() {
-  tail_.store(tail_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+void AccessLogLane::handOff() {
+  if (cur_.lines > 0) moveToFull(true);
+}
+
+void AccessLogLane::moveToFull(bool wake) {
+  size_t queued;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    full_.push_back(std::move(cur_));
+    queued = full_.size();
+  }
+  cur_ = Buffer{};
+  // A busy worker fills a buffer every few milliseconds: the writer, which
+  // looks every kWriterPollMs while lines come, is woken only when a quarter
+  // of the lane waits (a wake-up per buffer costs more than the write).
+  if (wake || queued >= std::max<size_t>(1, max_buffers_ / 4)) log_.wake();
+}
+
+void AccessLogLane::takeFull(std::vector<Buffer>& out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (Buffer& b : full_) out.push_back(std::move(b));
+  full_.clear();
+}
+
+void AccessLogLane::takeCurrent(std::vector<Buffer>& out) {
+  takeFull(out);
+  if (cur_.lines > 0) out.push_back(std::move(cur_));
+  cur_ = Buffer{};
+}
+
+void AccessLogLane::giveBack(std::vector<Buffer>& done) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (Buffer& b : done) {
+    if (b.capacity != buffer_bytes_) {
+      --buffers_;  // an oversized one is not kept
+      continue;
+    }
+    b.size = 0;
+    b.lines = 0;
+    free_.push_back(std::move(b));
+  }
+  done.clear();
 }
 
 // ---------------------------------------------------------------------------- writer
 
-AccessLog::AccessLog(size_t ring_capacity) : ring_capacity_(ring_capacity) {}
+AccessLog::AccessLog(size_t buffer_bytes, size_t max_buffers)
+    : buffer_bytes_(buffer_bytes), max_buffers_(max_buffers) {}
 
 AccessLog::~AccessLog() {
   stop(0);
 }
 
-void AccessLog::start(const conf::AccessLogConfig& cfg, unsigned rings) {
-  for (unsigned i = 0; i < rings; ++i)
-    rings_.push_back(std::make_unique<AccessLogRing>(*this, ring_capacity_));
+void AccessLog::start(const conf::AccessLogConfig& cfg, unsigned lanes) {
+  for (unsigned i = 0; i < lanes; ++i)
+    lanes_.push_back(std::make_unique<AccessLogLane>(*this, buffer_bytes_, max_buffers_));
   configure(cfg);
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "edgegate-alog");  // visible in top -H
@@ -380,12 +464,19 @@ void AccessLog::start(const conf::AccessLogConfig& cfg, unsigned rings) {
 void AccessLog::configure(const conf::AccessLogConfig& cfg) {
   auto s = std::make_shared<Settings>();
   s->path = cfg.path;
-  s->redact = cfg.redact_query_params;
   {
     std::lock_guard<std::mutex> lock(mu_);
     settings_ = std::move(s);
   }
   enabled_.store(cfg.path != "off", std::memory_order_relaxed);
+  cv_.notify_all();
+}
+
+void AccessLog::wake() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    wake_ = true;
+  }
   cv_.notify_all();
 }
 
@@ -410,7 +501,7 @@ void AccessLog::stop(int flush_ms) {
 
 uint64_t AccessLog::linesDropped() const {
   uint64_t n = lost_.load(std::memory_order_relaxed);
-  for (const auto& r : rings_) n += r->dropped();
+  for (const auto& l : lanes_) n += l->dropped();
   return n;
 }
 
@@ -445,11 +536,11 @@ void AccessLog::openDestination(const std::string& path) {
   owns_fd_ = true;
 }
 
-bool AccessLog::writeBatch(const std::string& data, uint64_t lines, int64_t deadline_ms) {
+bool AccessLog::writeBatch(const char* data, size_t size, uint64_t lines, int64_t deadline_ms) {
   size_t off = 0;
-  while (off < data.size()) {
+  while (off < size) {
     if (fd_ < 0) break;
-    ssize_t n = ::write(fd_, data.data() + off, data.size() - off);
+    ssize_t n = ::write(fd_, data + off, size - off);
     if (n > 0) {
       off += static_cast<size_t>(n);
       continue;
@@ -476,7 +567,7 @@ bool AccessLog::writeBatch(const std::string& data, uint64_t lines, int64_t dead
     next_open_try_ms_ = monoMs() + 1000;
     break;
   }
-  if (off == data.size()) {
+  if (off == size) {
     written_.fetch_add(lines, std::memory_order_relaxed);
     return true;
   }
@@ -485,27 +576,21 @@ bool AccessLog::writeBatch(const std::string& data, uint64_t lines, int64_t dead
   return false;
 }
 
+void AccessLog::writeBuffers(std::vector<AccessLogLane::Buffer>& buffers, const std::string& path,
+                             int64_t deadline_ms) {
+  for (const AccessLogLane::Buffer& b : buffers) {
+    // Lines queued just before a switch to off are not written.
+    if (path == "off") continue;
+    if (fd_ >= 0)
+      writeBatch(b.data.get(), b.size, b.lines, deadline_ms);
+    else
+      lost_.fetch_add(b.lines, std::memory_order_relaxed);
+  }
+}
+
 void AccessLog::run() {
-  // Lines are written in batches: at most every kFlushMs (or when kBatchBytes
-  // are waiting), so a busy server costs one write(2) per hundreds of lines.
-  constexpr size_t kBatchBytes = 256 * 1024;
-  constexpr int64_t kFlushMs = 10;
   std::shared_ptr<const Settings> settings;
-  std::string batch;
-  batch.reserve(kBatchBytes + 4096);
-  uint64_t lines = 0;
-  int64_t last_flush = monoMs();
-  auto flush = [&](int64_t deadline) {
-    if (lines) {
-      if (fd_ >= 0)
-        writeBatch(batch, lines, deadline);
-      else
-        lost_.fetch_add(lines, std::memory_order_relaxed);
-    }
-    batch.clear();
-    lines = 0;
-    last_flush = monoMs();
-  };
+  std::vector<AccessLogLane::Buffer> buffers;
   for (;;) {
     bool reopen = false, stopping = false;
     {
@@ -513,11 +598,11 @@ void AccessLog::run() {
       settings = settings_;
       reopen = reopen_;
       reopen_ = false;
+      wake_ = false;
       stopping = stop_;
     }
     int64_t deadline = stopping ? stop_deadline_ms_ : 0;
     if (reopen || open_path_ != settings->path) {
-      flush(deadline);  // what was logged before the rotation goes to the old file
       if (reopen && settings->path != "off" && settings->path != "stdout") {
         reopens_.fetch_add(1, std::memory_order_relaxed);
         LOG_INFO("access log %s: reopening", settings->path.c_str());
@@ -526,34 +611,29 @@ void AccessLog::run() {
     } else if (fd_ < 0 && settings->path != "off" && monoMs() >= next_open_try_ms_) {
       openDestination(settings->path);
     }
-    bool any = false;
-    for (auto& ring : rings_) {
-      while (const AccessLogEntry* entry = ring->front()) {
-        any = true;
-        // An entry pushed just before a switch to off is not written.
-        if (settings->path != "off") {
-          formatAccessLogLine(*entry, settings->redact, batch);
-          ++lines;
-        }
-        ring->release();
-        if (batch.size() >= kBatchBytes) flush(deadline);
-      }
+    // One lane at a time: its buffers go back to it as soon as they are
+    // written. Once stopping, the workers are gone and their unfinished
+    // buffers are written too.
+    bool wrote = false;
+    for (auto& lane : lanes_) {
+      if (stopping)
+        lane->takeCurrent(buffers);
+      else
+        lane->takeFull(buffers);
+      wrote = wrote || !buffers.empty();
+      writeBuffers(buffers, settings->path, deadline);
+      lane->giveBack(buffers);
     }
-    if (stopping) {
-      flush(deadline);
-      break;
-    }
-    if (lines && monoMs() - last_flush >= kFlushMs) flush(0);
-    // Workers do not signal each push (that would be a syscall per request):
-    // the writer looks at the rings every 10 ms while lines come (a ring of
-    // 4096 lasts that long up to 400k lines/s), every 20 ms when idle, and
-    // sleeps until the configuration changes while the log is off.
+    if (stopping) break;
+    // While lines come the writer looks every kWriterPollMs; a quiet one
+    // sleeps until a worker's flush timer or a backlog wakes it (the timeout
+    // also retries a file that could not be opened).
     std::unique_lock<std::mutex> lock(mu_);
     if (settings->path == "off") {
-      cv_.wait(lock, [&] { return stop_ || reopen_ || settings_ != settings; });
+      cv_.wait(lock, [&] { return stop_ || reopen_ || wake_ || settings_ != settings; });
     } else {
-      cv_.wait_for(lock, std::chrono::milliseconds(any || lines ? 10 : 20),
-                   [this] { return stop_ || reopen_; });
+      cv_.wait_for(lock, std::chrono::milliseconds(wrote ? kWriterPollMs : 1000),
+                   [this] { return stop_ || reopen_ || wake_; });
     }
   }
   closeDestination();

@@ -1,14 +1,15 @@
 #pragma once
 // The access log (SPEC.md "Access log"): one JSON object a line.
 //
-// Workers never touch the file: each worker owns a bounded single-producer
-// ring (AccessLogRing) into which it swaps a small entry of raw fields; one
-// writer thread drains every ring, formats the JSON (redaction included) and
-// writes it with one write(2) per batch. When a ring is full (the disk or the
-// pipe behind the log stalls) the entry is dropped and counted, so a stalled
-// destination costs a worker one failed push, never a wait. No lock is shared
-// between workers: a ring has one producer (its worker) and one consumer (the
-// writer).
+// Each worker formats its lines into a buffer of its own (AccessLogLane):
+// the request's strings are still in that core's cache, and nothing is shared
+// per line. A full buffer, or one its worker's timer finds older than
+// kFlushMs, is handed to one writer thread, which writes it with one write(2)
+// and gives it back. A lane has a bounded number of buffers: when the writer
+// cannot keep up (the disk or the pipe behind the log stalls) lines are
+// dropped and counted, so a stalled destination costs a worker nothing, never
+// a wait. The lane's mutex is taken once per buffer (tens of kilobytes), by
+// its worker and the writer only; no lock is shared between workers.
 //
 // SIGUSR1 (logrotate) and a reload that changes the path reopen the file on
 // the writer thread.
@@ -41,7 +42,7 @@ struct AccessLogFields {
 };
 
 // The raw fields of one line. Strings are copied back to back into `text` (one
-// buffer, reused: pushing swaps it with the ring slot's consumed buffer).
+// buffer, reused from request to request).
 struct AccessLogEntry : AccessLogFields {
   enum Str : uint8_t {
     kRequestId,
@@ -74,64 +75,91 @@ struct AccessLogEntry : AccessLogFields {
 // without case, after percent-decoding the name) and of authorization, cookie
 // and set-cookie by REDACTED. `target` is a request target as received.
 void redactTarget(std::string_view target, const std::vector<std::string>& names, std::string& out);
-// One JSON line (with the trailing newline) for the entry.
+// One JSON line (with the trailing newline) for the entry, appended to out.
 void formatAccessLogLine(const AccessLogEntry& e, const std::vector<std::string>& redact,
                          std::string& out);
 
 class AccessLog;
 
-// Single producer (one worker's loop thread), single consumer (the writer).
-class AccessLogRing {
+// One worker's lines on their way to the writer thread.
+class AccessLogLane {
  public:
-  explicit AccessLogRing(AccessLog& log, size_t capacity);
-  // Loop thread. Whether entries are wanted at all (path is not "off").
+  AccessLogLane(AccessLog& log, size_t buffer_bytes, size_t max_buffers);
+  // Loop thread. Whether lines are wanted at all (path is not "off").
   bool enabled() const;
-  // Loop thread: swaps e into the ring (e gets an old buffer back). False, and
-  // counted as dropped, when the ring is full.
-  bool push(AccessLogEntry& e);
+  // Loop thread: formats e into the current buffer. False, and counted as
+  // dropped, when every buffer of the lane is full and waits for the writer.
+  // `started` is set when the line opened a new buffer: the caller arranges
+  // for handOff() within kFlushMs, so that a quiet server's lines still show.
+  bool append(const AccessLogEntry& e, const std::vector<std::string>& redact,
+              bool* started = nullptr);
+  // Loop thread: hands the current buffer, if it holds lines, to the writer.
+  void handOff();
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
 
  private:
   friend class AccessLog;
-  // Writer thread: the oldest entry (read in place, no copy), or null when
-  // empty; release() hands its slot back to the producer.
-  const AccessLogEntry* front() const;
-  void release();
+  struct Buffer {
+    std::unique_ptr<char[]> data;
+    size_t capacity = 0;
+    size_t size = 0;
+    uint64_t lines = 0;
+  };
+  // Loop thread: a current buffer with `bytes` free, or false.
+  bool makeRoom(size_t bytes);
+  // Loop thread: queues cur_ (which holds lines) for the writer.
+  void moveToFull(bool wake);
+  // Writer thread: the buffers handed over, oldest first; then back for reuse.
+  void takeFull(std::vector<Buffer>& out);
+  void giveBack(std::vector<Buffer>& done);
+  // Writer thread, once the workers have stopped: the current buffer too.
+  void takeCurrent(std::vector<Buffer>& out);
 
   AccessLog& log_;
-  std::vector<AccessLogEntry> slots_;
-  size_t mask_;
-  alignas(64) std::atomic<uint64_t> head_{0};  // next slot to fill (producer)
-  alignas(64) std::atomic<uint64_t> tail_{0};  // next slot to read (consumer)
+  const size_t buffer_bytes_;
+  const size_t max_buffers_;
+  Buffer cur_;     // loop thread
+  std::mutex mu_;  // full_, free_, buffers_: this lane's worker and the writer
+  std::vector<Buffer> full_, free_;
+  size_t buffers_ = 0;  // allocated, cur_ included
   std::atomic<uint64_t> dropped_{0};
 };
 
 class AccessLog {
  public:
-  static constexpr size_t kDefaultRingCapacity = 4096;  // lines per worker
+  // Per worker: up to 16 buffers of 64 KiB (about 200 lines each), 1 MiB at
+  // most, several seconds of lines at 10k requests/s if the writer stalls.
+  static constexpr size_t kBufferBytes = 64 * 1024;
+  static constexpr size_t kMaxBuffers = 16;
+  // A worker hands over a buffer that is not full at most this long after its
+  // first line (a busy worker fills one in a few milliseconds).
+  static constexpr int kFlushMs = 100;
+  // How often the writer looks at the lanes while lines come.
+  static constexpr int kWriterPollMs = 50;
 
-  explicit AccessLog(size_t ring_capacity = kDefaultRingCapacity);
+  explicit AccessLog(size_t buffer_bytes = kBufferBytes, size_t max_buffers = kMaxBuffers);
   ~AccessLog();
   AccessLog(const AccessLog&) = delete;
   AccessLog& operator=(const AccessLog&) = delete;
 
-  // Main thread, before the workers start: one ring per worker, then the
+  // Main thread, before the workers start: one lane per worker, then the
   // writer thread.
-  void start(const conf::AccessLogConfig& cfg, unsigned rings);
-  AccessLogRing& ring(unsigned i) { return *rings_[i]; }
-  // Any thread (reload): a new path is opened by the writer; new redaction
-  // names apply to the lines formatted from now on.
+  void start(const conf::AccessLogConfig& cfg, unsigned lanes);
+  AccessLogLane& lane(unsigned i) { return *lanes_[i]; }
+  // Any thread (reload): a new path is opened by the writer. (The workers
+  // redact with the names of their own configuration snapshot.)
   void configure(const conf::AccessLogConfig& cfg);
   // Any thread (SIGUSR1): close and reopen the file at its path.
   void reopen();
-  // Main thread, after the workers stopped: writes what is queued (for at
-  // most `flush_ms`: a destination that does not take it loses it) and joins.
+  // Main thread, after the workers stopped: writes what is queued and what
+  // the lanes hold (for at most `flush_ms`: a destination that does not take
+  // it loses it) and joins.
   void stop(int flush_ms = 2000);
 
   bool enabled() const { return enabled_.load(std::memory_order_relaxed); }
   // Any thread, for /metrics.
   uint64_t linesWritten() const { return written_.load(std::memory_order_relaxed); }
-  uint64_t linesDropped() const;  // ring overflows plus lines the destination refused
+  uint64_t linesDropped() const;  // lane overflows plus lines the destination refused
   uint64_t writeErrors() const { return write_errors_.load(std::memory_order_relaxed); }
   uint64_t reopens() const { return reopens_.load(std::memory_order_relaxed); }
   // Prometheus text of the access log families.
@@ -140,22 +168,28 @@ class AccessLog {
  private:
   struct Settings {
     std::string path;  // stdout | off | file
-    std::vector<std::string> redact;
   };
+  friend class AccessLogLane;
+  // A lane handed a buffer over: wakes the writer.
+  void wake();
   void run();
   // Writer thread.
   void openDestination(const std::string& path);
   void closeDestination();
-  bool writeBatch(const std::string& data, uint64_t lines, int64_t deadline_ms);
+  // Writes the buffers (or counts their lines as lost) unless the path is off.
+  void writeBuffers(std::vector<AccessLogLane::Buffer>& buffers, const std::string& path,
+                    int64_t deadline_ms);
+  bool writeBatch(const char* data, size_t size, uint64_t lines, int64_t deadline_ms);
 
-  size_t ring_capacity_;
-  std::vector<std::unique_ptr<AccessLogRing>> rings_;
+  size_t buffer_bytes_, max_buffers_;
+  std::vector<std::unique_ptr<AccessLogLane>> lanes_;
   std::atomic<bool> enabled_{false};
 
   std::mutex mu_;  // settings, flags, wake-ups (writer and control threads only)
   std::condition_variable cv_;
   std::shared_ptr<const Settings> settings_;
   bool reopen_ = false;
+  bool wake_ = false;
   bool stop_ = false;
   int64_t stop_deadline_ms_ = 0;
   std::thread thread_;

@@ -320,9 +320,23 @@ void Worker::completeRequest(RequestRecord& r, uint64_t end_us) {
   r.entry.duration_us = us;
   r.entry.ts_us =
       static_cast<int64_t>(now.tv_sec) * 1000000 + now.tv_nsec / 1000 - static_cast<int64_t>(us);
-  server_.accessLog().ring(index_).push(r.entry);
-  // r.entry now holds a buffer the writer consumed: keep it for the next one.
+  bool started = false;
+  server_.accessLog().lane(index_).append(
+      r.entry, snapshot_->config().server.access_log.redact_query_params, &started);
+  // The entry's buffer serves the next request's entry.
   r.entry.text.swap(log_spare_);
+  if (started) {
+    // The first line of a buffer: it reaches the file within kFlushMs even if
+    // no more requests come to fill the buffer.
+    if (!log_flush_ev_)
+      log_flush_ev_ = makeEvent<Worker, &Worker::onLogFlush>(loop_.base(), -1, 0, this);
+    const timeval tv{0, AccessLog::kFlushMs * 1000};
+    event_add(log_flush_ev_.get(), &tv);
+  }
+}
+
+void Worker::onLogFlush(short) {
+  server_.accessLog().lane(index_).handOff();
 }
 
 }  // namespace edge

@@ -98,6 +98,8 @@ class Worker {
   void addListening(ListenSocket socket);
   void onAccept(Listening& l);
   void maybeFinishDrain();
+  // Timer: hands this worker's partly filled access log buffer to the writer.
+  void onLogFlush(short);
 
   Server& server_;
   unsigned index_;
@@ -117,6 +119,7 @@ class Worker {
   std::mt19937_64 rng_;
   std::string scratch_;
   std::string log_spare_;
+  EventPtr log_flush_ev_;
   std::thread thread_;
   bool draining_ = false;
   bool drain_reported_ = false;

@@ -141,20 +141,6 @@ TEST(AccessLogLine, EscapesEveryByteAtEveryPosition) {
   }
 }
 
-TEST(AccessLogRing, DropsAndCountsWhenFullNeverBlocks) {
-  AccessLog log(8);
-  // No writer thread (start() is not called): nothing drains the ring.
-  AccessLogRing ring(log, 8);
-  AccessLogEntry e = sampleEntry();
-  int pushed = 0;
-  for (int i = 0; i < 20; ++i) {
-    AccessLogEntry copy = e;
-    pushed += ring.push(copy) ? 1 : 0;
-  }
-  EXPECT_EQ(pushed, 8);
-  EXPECT_EQ(ring.dropped(), 12u);
-}
-
 std::string tempPath(const char* name) {
   char dir[] = "/tmp/edgegate-alog-XXXXXX";
   EXPECT_NE(mkdtemp(dir), nullptr);
@@ -177,6 +163,58 @@ bool eventually(F f, int ms = 5000) {
   return f();
 }
 
+TEST(AccessLogLane, FormatsTheSameLineAsFormatAccessLogLine) {
+  std::string path = tempPath("lane.log");
+  AccessLog log;
+  conf::AccessLogConfig cfg;
+  cfg.path = path;
+  log.start(cfg, 1);
+  AccessLogEntry e = sampleEntry();
+  bool started = false;
+  ASSERT_TRUE(log.lane(0).append(e, kDefault, &started));
+  EXPECT_TRUE(started);  // the first line of a buffer: the worker arms its flush timer
+  ASSERT_TRUE(log.lane(0).append(e, kDefault, &started));
+  EXPECT_FALSE(started);
+  log.lane(0).handOff();
+  ASSERT_TRUE(eventually([&] { return log.linesWritten() == 2; }));
+  log.stop();
+  std::string line;
+  formatAccessLogLine(e, kDefault, line);
+  EXPECT_EQ(slurp(path), line + line);
+}
+
+TEST(AccessLogLane, DropsAndCountsWhenFullNeverBlocks) {
+  AccessLog log(4096, 2);
+  // No writer thread (start() is not called): nothing takes the buffers.
+  AccessLogLane lane(log, 4096, 2);
+  AccessLogEntry e = sampleEntry();
+  int appended = 0;
+  for (int i = 0; i < 100; ++i) appended += lane.append(e, kDefault) ? 1 : 0;
+  // Two buffers of 4 KiB hold a few lines each, then every line is refused.
+  EXPECT_GT(appended, 2);
+  EXPECT_LT(appended, 30);
+  EXPECT_EQ(lane.dropped(), static_cast<uint64_t>(100 - appended));
+}
+
+TEST(AccessLogLane, ALineLongerThanABufferGetsOneOfItsOwn) {
+  std::string path = tempPath("long.log");
+  AccessLog log(4096, 2);
+  conf::AccessLogConfig cfg;
+  cfg.path = path;
+  log.start(cfg, 1);
+  AccessLogEntry e = sampleEntry();
+  e.clear();
+  e.set(AccessLogEntry::kTarget, "/" + std::string(20000, 'a'));
+  ASSERT_TRUE(log.lane(0).append(e, kDefault));
+  ASSERT_TRUE(log.lane(0).append(sampleEntry(), kDefault));
+  log.stop();
+  EXPECT_EQ(log.linesWritten(), 2u);
+  EXPECT_EQ(log.linesDropped(), 0u);
+  std::string text = slurp(path);
+  EXPECT_NE(text.find(std::string(20000, 'a')), std::string::npos);
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 2);
+}
+
 TEST(AccessLog, WritesLinesAndReopensAfterRename) {
   std::string path = tempPath("access.log");
   AccessLog log;
@@ -184,16 +222,15 @@ TEST(AccessLog, WritesLinesAndReopensAfterRename) {
   cfg.path = path;
   log.start(cfg, 2);
   ASSERT_TRUE(log.enabled());
-  for (int i = 0; i < 10; ++i) {
-    AccessLogEntry e = sampleEntry();
-    ASSERT_TRUE(log.ring(i % 2).push(e));
-  }
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(log.lane(i % 2).append(sampleEntry(), kDefault));
+  log.lane(0).handOff();
+  log.lane(1).handOff();
   ASSERT_TRUE(eventually([&] { return log.linesWritten() == 10; }));
   ASSERT_EQ(rename(path.c_str(), (path + ".1").c_str()), 0);
   log.reopen();
   ASSERT_TRUE(eventually([&] { return log.reopens() == 1; }));
-  AccessLogEntry e = sampleEntry();
-  ASSERT_TRUE(log.ring(0).push(e));
+  // Still in its worker's buffer at stop(): written then.
+  ASSERT_TRUE(log.lane(0).append(sampleEntry(), kDefault));
   log.stop();
   EXPECT_EQ(log.linesWritten(), 11u);
   EXPECT_EQ(log.linesDropped(), 0u);
@@ -206,23 +243,22 @@ TEST(AccessLog, StalledReaderCostsPushesNothingButDroppedLines) {
   std::string fifo = tempPath("access.fifo");
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
   // A reader that holds the FIFO open and never reads: the pipe fills, the
-  // writer waits, the ring fills, pushes fail.
+  // writer waits, the lane's buffers fill, lines are refused.
   int reader = open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
   ASSERT_GE(reader, 0);
-  AccessLog log(64);
+  AccessLog log(8192, 4);
   conf::AccessLogConfig cfg;
   cfg.path = fifo;
   log.start(cfg, 1);
   auto t0 = std::chrono::steady_clock::now();
   int refused = 0;
-  for (int i = 0; i < 20000; ++i) {
-    AccessLogEntry e = sampleEntry();
-    if (!log.ring(0).push(e)) ++refused;
-  }
+  AccessLogEntry e = sampleEntry();
+  for (int i = 0; i < 20000; ++i)
+    if (!log.lane(0).append(e, kDefault)) ++refused;
   auto spent = std::chrono::steady_clock::now() - t0;
   EXPECT_GT(refused, 0);
   EXPECT_EQ(log.linesDropped(), static_cast<uint64_t>(refused));
-  // 20000 pushes without waiting on the writer: well under a second even under ASan.
+  // 20000 lines without waiting on the writer: well under a second even under ASan.
   EXPECT_LT(std::chrono::duration_cast<std::chrono::milliseconds>(spent).count(), 1000);
   // Reading unblocks the writer; lines flow again.
   uint64_t before = log.linesWritten();
@@ -230,13 +266,11 @@ TEST(AccessLog, StalledReaderCostsPushesNothingButDroppedLines) {
   EXPECT_TRUE(eventually([&] {
     while (read(reader, buf, sizeof buf) > 0) {
     }
+    log.lane(0).handOff();
     return log.linesWritten() > before;
   }));
   // stop() gives up on a destination that stalls again instead of hanging.
-  for (int i = 0; i < 5000; ++i) {
-    AccessLogEntry e = sampleEntry();
-    log.ring(0).push(e);
-  }
+  for (int i = 0; i < 5000; ++i) log.lane(0).append(e, kDefault);
   auto s0 = std::chrono::steady_clock::now();
   log.stop(300);
   EXPECT_LT(
@@ -253,10 +287,8 @@ TEST(AccessLog, FifoWithoutReaderDropsAndCounts) {
   conf::AccessLogConfig cfg;
   cfg.path = fifo;
   log.start(cfg, 1);
-  for (int i = 0; i < 5; ++i) {
-    AccessLogEntry e = sampleEntry();
-    ASSERT_TRUE(log.ring(0).push(e));
-  }
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(log.lane(0).append(sampleEntry(), kDefault));
+  log.lane(0).handOff();
   EXPECT_TRUE(eventually([&] { return log.linesDropped() == 5; }));
   EXPECT_EQ(log.linesWritten(), 0u);
   log.stop();
