@@ -12,6 +12,9 @@
 #                      edgegate-bare  the same edgegate with request metrics off (access log off)
 #   EDGEGATE_BIN=build/edgegate ORIGIN_BIN=build/edgegate-origin NGINX_BIN=nginx
 #   RESULTS_DIR=bench/results KEEP_TMP=1 (keep configs and logs of the run)
+#   PACE_MS=0          each connection waits this long after every response (wrk's delay()): the
+#                      same request rate for every target, below saturation, so that CPU per
+#                      request compares work done rather than how well requests batch
 #   LOG_DIR=/dev/shm   where edgegate-log writes its access log (default: the run's /tmp dir;
 #                      a tmpfs leaves out the disk's write-back)
 #   EDGEGATE_CONF_IN=bench/edgegate.yaml.in NGINX_CONF_IN=bench/nginx.conf.in SCENARIO=http1-keepalive
@@ -34,8 +37,11 @@ RESULTS_DIR=${RESULTS_DIR:-bench/results}
 EDGEGATE_CONF_IN=${EDGEGATE_CONF_IN:-bench/edgegate.yaml.in}
 NGINX_CONF_IN=${NGINX_CONF_IN:-bench/nginx.conf.in}
 SCENARIO=${SCENARIO:-http1-keepalive}
+PACE_MS=${PACE_MS:-0}
 COMMAND="DURATION=$DURATION CONNECTIONS=$CONNECTIONS ROUNDS=$ROUNDS WRK_THREADS=$WRK_THREADS"
-COMMAND+=" TARGETS=\"$TARGETS\"${LOG_DIR:+ LOG_DIR=$LOG_DIR} ${COMMAND_NAME:-bench/run.sh}"
+COMMAND+=" TARGETS=\"$TARGETS\"${LOG_DIR:+ LOG_DIR=$LOG_DIR}"
+[ "$PACE_MS" = 0 ] || COMMAND+=" PACE_MS=$PACE_MS"
+COMMAND+=" ${COMMAND_NAME:-bench/run.sh}"
 
 TMP_PREFIX=edgegate-bench
 # shellcheck source=bench/lib.sh
@@ -142,6 +148,12 @@ fi
 
 ROWS="$TMP/rows"
 : >"$ROWS"
+# PACE_MS: wrk calls delay() after every response.
+WRK_SCRIPT=()
+if [ "$PACE_MS" != 0 ]; then
+  echo "delay = function() return $PACE_MS end" >"$TMP/pace.lua"
+  WRK_SCRIPT=(-s "$TMP/pace.lua")
+fi
 # TCP connections the origin has accepted so far (its /stats; this query's own included).
 origin_conns() {
   curl -s --max-time 2 "http://127.0.0.1:$ORIGIN_PORT/stats" |
@@ -174,7 +186,8 @@ run_one() {
   p0=$(cpu_ticks $pids)
   o0=$(cpu_ticks "$ORIGIN_PID")
   [ -z "$writer" ] || w0=$(cpu_ticks "$writer")
-  wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$duration" --latency "${URL[$target]}" >"$out" 2>&1 ||
+  wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$duration" --latency "${WRK_SCRIPT[@]}" \
+    "${URL[$target]}" >"$out" 2>&1 ||
     die "wrk failed against $target: $(cat "$out")"
   # shellcheck disable=SC2086
   p1=$(cpu_ticks $pids)
@@ -274,6 +287,7 @@ mkdir -p "$RESULTS_DIR"
 # The default scenario keeps the plain name; another connection count is told in the name.
 SUFFIX=""
 [ "$CONNECTIONS" = 50 ] || SUFFIX="-c$CONNECTIONS"
+[ "$PACE_MS" = 0 ] || SUFFIX+="-paced${PACE_MS}ms"
 REPORT="$RESULTS_DIR/$STAMP-$SCENARIO$SUFFIX.md"
 {
   echo "# ${TITLE:-HTTP/1.1 keep-alive: origin direct, edgegate, nginx} ($STAMP)"
@@ -287,6 +301,8 @@ REPORT="$RESULTS_DIR/$STAMP-$SCENARIO$SUFFIX.md"
   echo "(\`$EDGEGATE_CONF_IN\`, \`$NGINX_CONF_IN\`); edgegate-log: the same edgegate with"
   echo "\`access_log.path\` set to a file (in ${LOG_DIR:-a temporary directory under /tmp});"
   echo "edgegate-bare: the same edgegate with \`server.request_metrics: false\` (and no access log)."
+  [ "$PACE_MS" = 0 ] || echo "Paced: each connection waits ${PACE_MS} ms after every response" \
+    "(wrk's \`delay()\`), so every target gets about the same request rate."
   [ -z "${NOTE:-}" ] || { echo; echo "$NOTE"; }
   echo
   echo "## Machine"
