@@ -243,47 +243,90 @@ void redactTarget(std::string_view target, const std::vector<std::string>& names
   }
 }
 
-namespace {
-
-// The strings of an entry (its target redacted) and the most bytes its line
-// can take.
-struct PreparedLine {
-  std::array<std::string_view, AccessLogEntry::kStrCount> f;
-  const char* cache;
-  const char* ratelimit;
-  const char* protocol;
-  size_t bound;
-};
-
-PreparedLine prepareLine(const AccessLogEntry& e, const std::vector<std::string>& redact) {
-  using S = AccessLogEntry;
-  thread_local std::string path;
-  PreparedLine p;
-  for (size_t i = 0, off = 0; i < S::kStrCount; off += e.len[i], ++i)
-    p.f[i] = std::string_view(e.text).substr(off, e.len[i]);
-  // Only a query has values to redact.
-  if (e.present[S::kTarget] && p.f[S::kTarget].find('?') != std::string_view::npos) {
-    path.clear();
-    redactTarget(p.f[S::kTarget], redact, path);
-    p.f[S::kTarget] = path;
-  }
-  p.cache = e.cache ? e.cache : "";
-  p.ratelimit = e.ratelimit ? e.ratelimit : "";
-  p.protocol = e.protocol ? e.protocol : "";
-  // Keys, numbers and the date take under 400 bytes; every string at most 6
-  // bytes per byte (the redacted target is counted on top of the raw one).
-  p.bound = 512 + escapedBound(e.text.size() + p.f[S::kTarget].size() + strlen(p.cache) +
-                               strlen(p.ratelimit) + strlen(p.protocol));
-  return p;
+AccessLogView AccessLogEntry::view() const {
+  AccessLogView v;
+  static_cast<AccessLogFields&>(v) = *this;
+  for (size_t i = 0, off = 0; i < kStrCount; off += len[i], ++i)
+    v.str[i] = std::string_view(text).substr(off, len[i]);
+  v.present = present;
+  return v;
 }
 
-// Writes the line at o, which has room for p.bound bytes; returns its end.
-char* writeLine(const AccessLogEntry& e, const PreparedLine& p, char* o) {
+void AccessLogLine::reserve(size_t n) {
+  // The buffer only grows (and is never shrunk by clear()), so after the
+  // first requests this zero-fills nothing.
+  if (buf.size() < n) buf.resize(n);
+}
+
+void formatAccessLogBody(const AccessLogView& v, const std::vector<std::string>& redact,
+                         AccessLogLine& out) {
   using S = AccessLogEntry;
+  thread_local std::string path;
+  std::string_view target = v.str[S::kTarget];
+  // Only a query has values to redact.
+  if (v.present[S::kTarget] && target.find('?') != std::string_view::npos) {
+    path.clear();
+    redactTarget(target, redact, path);
+    target = path;
+  }
+  const char* cache = v.cache ? v.cache : "";
+  const char* ratelimit = v.ratelimit ? v.ratelimit : "";
+  const char* protocol = v.protocol ? v.protocol : "";
+  // Keys and numbers take under 400 bytes; every string at most 6 bytes per
+  // byte. The room is reserved once, so no write below checks capacity.
+  size_t strings = target.size() + strlen(cache) + strlen(ratelimit) + strlen(protocol);
+  for (size_t i = 0; i < S::kStrCount; ++i) strings += v.str[i].size();
+  out.reserve(512 + escapedBound(strings));
+  char* const start = out.buf.data();
+  char* o = start;
+  const auto& f = v.str;
+  o = putLiteral(o, "Z\",\"request_id\":");
+  o = putOptional(o, v.present[S::kRequestId], f[S::kRequestId]);
+  o = putLiteral(o, ",\"client_ip\":");
+  o = putOptional(o, v.present[S::kClientIp], f[S::kClientIp]);
+  o = putLiteral(o, ",\"method\":");
+  o = putOptional(o, v.present[S::kMethod], f[S::kMethod]);
+  o = putLiteral(o, ",\"host\":");
+  o = putOptional(o, v.present[S::kHost], f[S::kHost]);
+  o = putLiteral(o, ",\"path\":");
+  o = putOptional(o, v.present[S::kTarget], target);
+  o = putLiteral(o, ",\"status\":");
+  o = putUint(o, v.status);
+  o = putLiteral(o, ",\"bytes\":");
+  o = putUint(o, v.bytes);
+  o = putLiteral(o, ",\"duration_ms\":");
+  out.split = static_cast<size_t>(o - start);
+  o = putLiteral(o, ",\"site\":");
+  o = putOptional(o, v.present[S::kSite], f[S::kSite]);
+  o = putLiteral(o, ",\"route\":");
+  o = putOptional(o, v.present[S::kRoute], f[S::kRoute]);
+  o = putLiteral(o, ",\"upstream\":");
+  o = putOptional(o, v.present[S::kUpstream], f[S::kUpstream]);
+  o = putLiteral(o, ",\"upstream_ms\":");
+  o = v.upstream_us >= 0 ? putMillis(o, static_cast<uint64_t>(v.upstream_us))
+                         : putLiteral(o, "null");
+  o = putLiteral(o, ",\"cache\":");
+  o = putOptional(o, v.cache != nullptr, cache);
+  o = putLiteral(o, ",\"ratelimit\":");
+  o = putOptional(o, v.ratelimit != nullptr, ratelimit);
+  o = putLiteral(o, ",\"protocol\":");
+  o = putOptional(o, v.protocol != nullptr, protocol);
+  o = putLiteral(o, "}\n");
+  out.len = static_cast<size_t>(o - start);
+}
+
+namespace {
+
+// The bytes finishAccessLogLine adds to a body: the date and the duration.
+constexpr size_t kTimeFieldsBound = 64;
+
+// Writes the whole line of `body` at o (room for body.len + kTimeFieldsBound
+// bytes); returns its end.
+char* finishLine(const AccessLogLine& body, int64_t ts_us, uint64_t duration_us, char* o) {
   // The date part is computed once per second (per thread).
   thread_local int64_t cached_sec = -1;
   thread_local char date[64];  // "YYYY-MM-DDTHH:MM:SS."
-  int64_t sec = e.ts_us / 1000000;
+  int64_t sec = ts_us / 1000000;
   if (sec != cached_sec) {
     time_t secs = static_cast<time_t>(sec);
     tm t;
@@ -292,56 +335,27 @@ char* writeLine(const AccessLogEntry& e, const PreparedLine& p, char* o) {
              t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec);
     cached_sec = sec;
   }
-  const auto& f = p.f;
-  int ms = static_cast<int>((e.ts_us / 1000) % 1000);
+  int ms = static_cast<int>((ts_us / 1000) % 1000);
   o = putLiteral(o, "{\"ts\":\"");
   o = putLiteral(o, std::string_view(date, 20));
   o[0] = static_cast<char>('0' + ms / 100);
   o[1] = static_cast<char>('0' + ms / 10 % 10);
   o[2] = static_cast<char>('0' + ms % 10);
   o += 3;
-  o = putLiteral(o, "Z\",\"request_id\":");
-  o = putOptional(o, e.present[S::kRequestId], f[S::kRequestId]);
-  o = putLiteral(o, ",\"client_ip\":");
-  o = putOptional(o, e.present[S::kClientIp], f[S::kClientIp]);
-  o = putLiteral(o, ",\"method\":");
-  o = putOptional(o, e.present[S::kMethod], f[S::kMethod]);
-  o = putLiteral(o, ",\"host\":");
-  o = putOptional(o, e.present[S::kHost], f[S::kHost]);
-  o = putLiteral(o, ",\"path\":");
-  o = putOptional(o, e.present[S::kTarget], f[S::kTarget]);
-  o = putLiteral(o, ",\"status\":");
-  o = putUint(o, e.status);
-  o = putLiteral(o, ",\"bytes\":");
-  o = putUint(o, e.bytes);
-  o = putLiteral(o, ",\"duration_ms\":");
-  o = putMillis(o, e.duration_us);
-  o = putLiteral(o, ",\"site\":");
-  o = putOptional(o, e.present[S::kSite], f[S::kSite]);
-  o = putLiteral(o, ",\"route\":");
-  o = putOptional(o, e.present[S::kRoute], f[S::kRoute]);
-  o = putLiteral(o, ",\"upstream\":");
-  o = putOptional(o, e.present[S::kUpstream], f[S::kUpstream]);
-  o = putLiteral(o, ",\"upstream_ms\":");
-  o = e.upstream_us >= 0 ? putMillis(o, static_cast<uint64_t>(e.upstream_us))
-                         : putLiteral(o, "null");
-  o = putLiteral(o, ",\"cache\":");
-  o = putOptional(o, e.cache != nullptr, p.cache);
-  o = putLiteral(o, ",\"ratelimit\":");
-  o = putOptional(o, e.ratelimit != nullptr, p.ratelimit);
-  o = putLiteral(o, ",\"protocol\":");
-  o = putOptional(o, e.protocol != nullptr, p.protocol);
-  return putLiteral(o, "}\n");
+  o = putLiteral(o, std::string_view(body.buf.data(), body.split));
+  o = putMillis(o, duration_us);
+  return putLiteral(o, std::string_view(body.buf.data() + body.split, body.len - body.split));
 }
 
 }  // namespace
 
 void formatAccessLogLine(const AccessLogEntry& e, const std::vector<std::string>& redact,
                          std::string& out) {
-  PreparedLine p = prepareLine(e, redact);
+  AccessLogLine body;
+  formatAccessLogBody(e.view(), redact, body);
   size_t start = out.size();
-  out.resize(start + p.bound);
-  char* end = writeLine(e, p, out.data() + start);
+  out.resize(start + body.len + kTimeFieldsBound);
+  char* end = finishLine(body, e.ts_us, e.duration_us, out.data() + start);
   out.resize(static_cast<size_t>(end - out.data()));
 }
 
@@ -354,15 +368,14 @@ bool AccessLogLane::enabled() const {
   return log_.enabled();
 }
 
-bool AccessLogLane::append(const AccessLogEntry& e, const std::vector<std::string>& redact,
+bool AccessLogLane::append(const AccessLogLine& body, int64_t ts_us, uint64_t duration_us,
                            bool* started) {
-  PreparedLine p = prepareLine(e, redact);
-  if (!makeRoom(p.bound)) {
+  if (!makeRoom(body.len + kTimeFieldsBound)) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
   if (started) *started = cur_.lines == 0;
-  char* end = writeLine(e, p, cur_.data.get() + cur_.size);
+  char* end = finishLine(body, ts_us, duration_us, cur_.data.get() + cur_.size);
   cur_.size = static_cast<size_t>(end - cur_.data.get());
   ++cur_.lines;
   return true;

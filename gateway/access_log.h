@@ -41,8 +41,11 @@ struct AccessLogFields {
   const char* protocol = nullptr;   // "HTTP/1.0", "HTTP/1.1", "HTTP/2", or unknown
 };
 
-// The raw fields of one line. Strings are copied back to back into `text` (one
-// buffer, reused from request to request).
+struct AccessLogView;
+
+// The raw fields of one line, owned: strings are copied back to back into
+// `text`. (The gateway formats straight from an AccessLogView of the
+// exchange; this is for what has no exchange, and for tests.)
 struct AccessLogEntry : AccessLogFields {
   enum Str : uint8_t {
     kRequestId,
@@ -69,13 +72,36 @@ struct AccessLogEntry : AccessLogFields {
     len[s] += static_cast<uint32_t>(more.size());
   }
   std::string_view get(Str s) const;
+  AccessLogView view() const;
 };
+
+// The fields of one line, the strings as views (absent ones not present).
+struct AccessLogView : AccessLogFields {
+  std::array<std::string_view, AccessLogEntry::kStrCount> str{};
+  std::array<bool, AccessLogEntry::kStrCount> present{};
+};
+
+// A line formatted but for its two time fields (`ts` and the value of
+// `duration_ms`, known once the response's last byte is written): the worker
+// formats it when the exchange ends, while the exchange's strings exist.
+struct AccessLogLine {
+  std::string buf;  // [0, split) before the duration, [split, len) after it
+  size_t split = 0;
+  size_t len = 0;
+  // Room for n bytes in buf.
+  void reserve(size_t n);
+};
+
+// Formats v (redaction included) into out, all but the time fields.
+void formatAccessLogBody(const AccessLogView& v, const std::vector<std::string>& redact,
+                         AccessLogLine& out);
 
 // Replaces the value of every query parameter named in `names` (compared
 // without case, after percent-decoding the name) and of authorization, cookie
 // and set-cookie by REDACTED. `target` is a request target as received.
 void redactTarget(std::string_view target, const std::vector<std::string>& names, std::string& out);
-// One JSON line (with the trailing newline) for the entry, appended to out.
+// One JSON line (with the trailing newline) for the entry, appended to out:
+// formatAccessLogBody, then the time fields, as AccessLogLane::append does.
 void formatAccessLogLine(const AccessLogEntry& e, const std::vector<std::string>& redact,
                          std::string& out);
 
@@ -87,11 +113,12 @@ class AccessLogLane {
   AccessLogLane(AccessLog& log, size_t buffer_bytes, size_t max_buffers);
   // Loop thread. Whether lines are wanted at all (path is not "off").
   bool enabled() const;
-  // Loop thread: formats e into the current buffer. False, and counted as
-  // dropped, when every buffer of the lane is full and waits for the writer.
-  // `started` is set when the line opened a new buffer: the caller arranges
-  // for handOff() within kFlushMs, so that a quiet server's lines still show.
-  bool append(const AccessLogEntry& e, const std::vector<std::string>& redact,
+  // Loop thread: writes the line of `body` with its time fields into the
+  // current buffer. False, and counted as dropped, when every buffer of the
+  // lane is full and waits for the writer. `started` is set when the line
+  // opened a new buffer: the caller arranges for handOff() within kFlushMs, so
+  // that a quiet server's lines still show.
+  bool append(const AccessLogLine& body, int64_t ts_us, uint64_t duration_us,
               bool* started = nullptr);
   // Loop thread: hands the current buffer, if it holds lines, to the writer.
   void handOff();

@@ -15,32 +15,39 @@ void buildRequestRecord(RequestRecord& r, Exchange& ex) {
   r.logged = w.accessLogOn();
   if (!r.logged) return;
   using S = AccessLogEntry;
-  AccessLogEntry& e = r.entry;
-  w.takeLogBuffer(e.text);  // a buffer the writer already consumed: no allocation
-  e.clear();
-  e.status = ex.status();
-  e.bytes = ex.bodyBytesSent();
-  e.upstream_us = ex.upstreamMicros();
-  e.cache = ex.cacheStatus();
-  e.ratelimit = ex.rateLimitStatus();
-  e.protocol = ex.client().http2 ? "HTTP/2" : req.version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
-  e.set(S::kRequestId, ex.requestId());
-  e.set(S::kClientIp, ex.client().ip);
-  e.set(S::kMethod, req.methodView());
-  e.set(S::kHost, req.hostView());
+  AccessLogView v;
+  v.status = ex.status();
+  v.bytes = ex.bodyBytesSent();
+  v.upstream_us = ex.upstreamMicros();
+  v.cache = ex.cacheStatus();
+  v.ratelimit = ex.rateLimitStatus();
+  v.protocol = ex.client().http2 ? "HTTP/2" : req.version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
+  auto set = [&v](S::Str s, std::string_view value) {
+    v.str[s] = value;
+    v.present[s] = true;
+  };
+  set(S::kRequestId, ex.requestId());
+  set(S::kClientIp, ex.client().ip);
+  set(S::kMethod, req.methodView());
+  set(S::kHost, req.hostView());
   // Path and query only (an absolute-form target's scheme and authority are
-  // in host); the writer thread redacts the query.
-  e.set(S::kTarget, req.pathView());
+  // in host); the query is redacted while formatting.
+  thread_local std::string target;
   if (req.has_query) {
-    e.append(S::kTarget, "?");
-    e.append(S::kTarget, req.queryView());
+    target.assign(req.pathView()).append("?").append(req.queryView());
+    set(S::kTarget, target);
+  } else {
+    set(S::kTarget, req.pathView());
   }
-  if (ex.site()) e.set(S::kSite, ex.site()->name);
+  if (ex.site()) set(S::kSite, ex.site()->name);
   if (ex.route()) {
-    e.set(S::kRoute, ex.route()->name);
+    set(S::kRoute, ex.route()->name);
     // Only when the request went that far (a 429 or a redirect never did).
-    if (ex.upstreamEngaged()) e.set(S::kUpstream, ex.route()->upstream);
+    if (ex.upstreamEngaged()) set(S::kUpstream, ex.route()->upstream);
   }
+  // A buffer the last completed request left: no allocation.
+  w.takeLogBuffer(r.line.buf);
+  formatAccessLogBody(v, w.snapshot()->config().server.access_log.redact_query_params, r.line);
 }
 
 void buildRefusedRecord(RequestRecord& r, Worker& w, std::string_view request_id,
@@ -51,13 +58,16 @@ void buildRefusedRecord(RequestRecord& r, Worker& w, std::string_view request_id
   r.method = methodIndex("OTHER");
   r.logged = w.accessLogOn();
   if (!r.logged) return;
-  AccessLogEntry& e = r.entry;
-  e.clear();
-  e.status = status;
+  AccessLogView v;
+  v.status = status;
   // A malformed HTTP/1 head may not have said its version.
-  if (client.http2) e.protocol = "HTTP/2";
-  e.set(AccessLogEntry::kRequestId, request_id);
-  e.set(AccessLogEntry::kClientIp, client.ip);
+  if (client.http2) v.protocol = "HTTP/2";
+  v.str[AccessLogEntry::kRequestId] = request_id;
+  v.present[AccessLogEntry::kRequestId] = true;
+  v.str[AccessLogEntry::kClientIp] = client.ip;
+  v.present[AccessLogEntry::kClientIp] = true;
+  w.takeLogBuffer(r.line.buf);
+  formatAccessLogBody(v, w.snapshot()->config().server.access_log.redact_query_params, r.line);
 }
 
 }  // namespace edge

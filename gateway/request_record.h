@@ -21,8 +21,8 @@ struct RequestRecord {
   uint64_t start_us = 0;  // monotonic µs of the request's first byte
   uint16_t status = 0;
   uint8_t method = 0;   // methodIndex()
-  bool logged = false;  // entry is filled (the access log is on)
-  AccessLogEntry entry;
+  bool logged = false;  // line is formatted (the access log is on)
+  AccessLogLine line;
 };
 
 // Loop thread: fills r from a finished (or aborted) exchange.

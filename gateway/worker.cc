@@ -317,14 +317,12 @@ void Worker::completeRequest(RequestRecord& r, uint64_t end_us) {
   r.logged = false;
   timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
-  r.entry.duration_us = us;
-  r.entry.ts_us =
+  int64_t ts_us =
       static_cast<int64_t>(now.tv_sec) * 1000000 + now.tv_nsec / 1000 - static_cast<int64_t>(us);
   bool started = false;
-  server_.accessLog().lane(index_).append(
-      r.entry, snapshot_->config().server.access_log.redact_query_params, &started);
-  // The entry's buffer serves the next request's entry.
-  r.entry.text.swap(log_spare_);
+  server_.accessLog().lane(index_).append(r.line, ts_us, us, &started);
+  // The line's buffer serves the next request's line.
+  r.line.buf.swap(log_spare_);
   if (started) {
     // The first line of a buffer: it reaches the file within kFlushMs even if
     // no more requests come to fill the buffer.
