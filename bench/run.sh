@@ -10,6 +10,7 @@
 #                      reversed every other round); besides origin, edgegate and nginx:
 #                      edgegate-log   the same edgegate with its access log written to a file
 #                      edgegate-bare  the same edgegate with request metrics off (access log off)
+#                      nginx-log      the same nginx with a JSON access log to a file
 #   EDGEGATE_BIN=build/edgegate ORIGIN_BIN=build/edgegate-origin NGINX_BIN=nginx
 #   RESULTS_DIR=bench/results KEEP_TMP=1 (keep configs and logs of the run)
 #   PACE_MS=0          each connection waits this long after every response (wrk's delay()): the
@@ -57,12 +58,12 @@ if [[ " $TARGETS " == *" edgegate "* && ! -x "$EDGEGATE_BIN" ]]; then
   log "warning: $EDGEGATE_BIN not found: edgegate is skipped (set EDGEGATE_BIN or build it)"
   TARGETS=$(echo "$TARGETS" | sed 's/\bedgegate\(-log\|-bare\)\?\b//g')
 fi
-if [[ " $TARGETS " == *" nginx "* ]]; then
+if [[ " $TARGETS " == *" nginx"* ]]; then
   NGINX_BIN=$(command -v "$NGINX_BIN") || die "nginx not found (apt-get install nginx-light)"
 fi
 
-read -r EDGEGATE_PORT ADMIN_PORT NGINX_PORT LOG_PORT LOG_ADMIN_PORT BARE_PORT BARE_ADMIN_PORT < <(
-  free_ports 7)
+read -r EDGEGATE_PORT ADMIN_PORT NGINX_PORT LOG_PORT LOG_ADMIN_PORT BARE_PORT BARE_ADMIN_PORT \
+  NGINX_LOG_PORT < <(free_ports 8)
 start_origin
 
 render() {
@@ -129,22 +130,42 @@ if [[ " $TARGETS " == *" edgegate-bare "* ]]; then
   grep -q "request_metrics: false" "$TMP/edgegate-bare.yaml" || die "edgegate-bare: no switch"
 fi
 
+# Starts nginx as target $1 on port $2 from the rendered nginx config with the sed expressions
+# $3... applied; its CPU is its master's plus its workers' (looked up once it runs).
+start_nginx() {
+  local name=$1 port=$2 pid
+  shift 2
+  render "$NGINX_CONF_IN" | sed -e "s|127.0.0.1:$NGINX_PORT|127.0.0.1:$port|" \
+    -e "s|$TMP/nginx.pid|$TMP/$name.pid|" -e "s|$TMP/nginx-error.log|$TMP/$name-error.log|" \
+    "$@" >"$TMP/$name.conf"
+  "$NGINX_BIN" -p "$TMP" -e "$TMP/$name-error.log" -c "$TMP/$name.conf" >"$TMP/$name.log" 2>&1 &
+  pid=$!
+  PIDS+=("$pid")
+  NAMES[$pid]=$name
+  URL[$name]="http://127.0.0.1:$port/"
+  wait_ready "$name" "${URL[$name]}" "$pid"
+  PROXY_PIDS[$name]="$pid $(ps -o pid= --ppid "$pid" | tr '\n' ' ')"
+}
+
 if [[ " $TARGETS " == *" nginx "* ]]; then
-  render "$NGINX_CONF_IN" >"$TMP/nginx.conf"
-  "$NGINX_BIN" -p "$TMP" -e "$TMP/nginx-error.log" -c "$TMP/nginx.conf" >"$TMP/nginx.log" 2>&1 &
-  NGINX_PID=$!
-  PIDS+=("$NGINX_PID")
-  NAMES[$NGINX_PID]=nginx
-  URL[nginx]="http://127.0.0.1:$NGINX_PORT/"
-  wait_ready nginx "${URL[nginx]}" "$NGINX_PID"
+  start_nginx nginx "$NGINX_PORT"
   VERSIONS+=$'\n'"- nginx: $("$NGINX_BIN" -v 2>&1 | sed 's/^nginx version: //')"
 fi
 
-# nginx's CPU is its master's plus its workers' (looked up once it runs: they do not change).
-if [ -n "${NGINX_PID:-}" ]; then
-  PROXY_PIDS[nginx]="$NGINX_PID $(ps -o pid= --ppid "$NGINX_PID" | tr '\n' ' ')"
+# nginx-log: the same nginx writing a JSON access log with the fields of edgegate's (no
+# redaction) to a file, buffered like edgegate's (64 KiB, flushed after 100 ms): what an
+# access log costs nginx in the same harness.
+if [[ " $TARGETS " == *" nginx-log "* ]]; then
+  NGINX_LOG=$TMP/nginx-access.log
+  [ -z "${LOG_DIR:-}" ] || { NGINX_LOG=$(mktemp -p "$LOG_DIR" nginx-bench-access.XXXXXX); CLEAN+=("$NGINX_LOG"); }
+  fmt='{"ts":"$time_iso8601","request_id":"$request_id","client_ip":"$remote_addr",'
+  fmt+='"method":"$request_method","host":"$host","path":"$request_uri","status":$status,'
+  fmt+='"bytes":$body_bytes_sent,"duration_ms":$request_time,"site":"bench","route":"default",'
+  fmt+='"upstream":"origin","upstream_ms":$upstream_header_time,"cache":null,"ratelimit":null,'
+  fmt+='"protocol":"$server_protocol"}'
+  start_nginx nginx-log "$NGINX_LOG_PORT" -e "s|^  access_log off;.*|  log_format edge escape=json '$fmt';\n  access_log $NGINX_LOG edge buffer=64k flush=100ms;|"
+  grep -q "access_log $NGINX_LOG" "$TMP/nginx-log.conf" || die "nginx-log: no access_log"
 fi
-
 
 ROWS="$TMP/rows"
 : >"$ROWS"
@@ -348,6 +369,11 @@ edgegate-bare does neither (\`request_metrics: false\`, \`access_log.path: off\`
     pair_section edgegate edgegate-log "Access log to a file (edgegate-log) / off (edgegate)" \
       "Both count and time every request, so the difference is the access log's: the worker
 formatting its line, the writer thread writing it."
+  fi
+  if [[ " $TARGETS " == *" nginx "* && " $TARGETS " == *" nginx-log "* ]]; then
+    pair_section nginx nginx-log "nginx: access log to a file (nginx-log) / off (nginx)" \
+      "nginx-log writes a JSON line with edgegate's fields (\`escape=json\`, no redaction) through a
+64 KiB buffer flushed after 100 ms; nginx has \`access_log off\`."
   fi
   if [[ " $TARGETS " == *" edgegate-log "* ]]; then
     echo
