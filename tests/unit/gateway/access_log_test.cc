@@ -141,6 +141,13 @@ TEST(AccessLogLine, EscapesEveryByteAtEveryPosition) {
   }
 }
 
+// Starts `log` writing to `path` with `lanes` lanes (one per worker).
+void startLog(AccessLog& log, const std::string& path, unsigned lanes) {
+  conf::AccessLogConfig cfg;
+  cfg.path = path;
+  log.start(cfg, lanes);
+}
+
 // What the worker does: the body when the exchange ends, the line when its
 // last byte is written.
 bool appendEntry(AccessLogLane& lane, const AccessLogEntry& e, bool* started = nullptr) {
@@ -174,9 +181,7 @@ bool eventually(F f, int ms = 5000) {
 TEST(AccessLogLane, FormatsTheSameLineAsFormatAccessLogLine) {
   std::string path = tempPath("lane.log");
   AccessLog log;
-  conf::AccessLogConfig cfg;
-  cfg.path = path;
-  log.start(cfg, 1);
+  startLog(log, path, 1);
   AccessLogEntry e = sampleEntry();
   bool started = false;
   ASSERT_TRUE(appendEntry(log.lane(0), e, &started));
@@ -209,9 +214,7 @@ TEST(AccessLogLane, DropsAndCountsWhenFullNeverBlocks) {
 TEST(AccessLogLane, ALineLongerThanABufferGetsOneOfItsOwn) {
   std::string path = tempPath("long.log");
   AccessLog log(4096, 2);
-  conf::AccessLogConfig cfg;
-  cfg.path = path;
-  log.start(cfg, 1);
+  startLog(log, path, 1);
   AccessLogEntry e = sampleEntry();
   e.clear();
   e.set(AccessLogEntry::kTarget, "/" + std::string(20000, 'a'));
@@ -228,9 +231,7 @@ TEST(AccessLogLane, ALineLongerThanABufferGetsOneOfItsOwn) {
 TEST(AccessLog, WritesLinesAndReopensAfterRename) {
   std::string path = tempPath("access.log");
   AccessLog log;
-  conf::AccessLogConfig cfg;
-  cfg.path = path;
-  log.start(cfg, 2);
+  startLog(log, path, 2);
   ASSERT_TRUE(log.enabled());
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(appendEntry(log.lane(i % 2), sampleEntry()));
   log.lane(0).handOff();
@@ -257,9 +258,7 @@ TEST(AccessLog, StalledReaderCostsPushesNothingButDroppedLines) {
   int reader = open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
   ASSERT_GE(reader, 0);
   AccessLog log(8192, 4);
-  conf::AccessLogConfig cfg;
-  cfg.path = fifo;
-  log.start(cfg, 1);
+  startLog(log, fifo, 1);
   auto t0 = std::chrono::steady_clock::now();
   int refused = 0;
   AccessLogEntry e = sampleEntry();
@@ -294,9 +293,7 @@ TEST(AccessLog, FifoWithoutReaderDropsAndCounts) {
   std::string fifo = tempPath("noreader.fifo");
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
   AccessLog log;
-  conf::AccessLogConfig cfg;
-  cfg.path = fifo;
-  log.start(cfg, 1);
+  startLog(log, fifo, 1);
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(appendEntry(log.lane(0), sampleEntry()));
   log.lane(0).handOff();
   EXPECT_TRUE(eventually([&] { return log.linesDropped() == 5; }));
