@@ -188,32 +188,6 @@ char* putMillis(char* o, uint64_t us) {
 
 }  // namespace
 
-void AccessLogEntry::clear() {
-  text.clear();
-  len.fill(0);
-  present.fill(false);
-  upstream_us = -1;
-  bytes = 0;
-  status = 0;
-  duration_us = 0;
-  ts_us = 0;
-  cache = nullptr;
-  ratelimit = nullptr;
-  protocol = nullptr;
-}
-
-void AccessLogEntry::set(Str s, std::string_view value) {
-  text.append(value);
-  len[s] = static_cast<uint32_t>(value.size());
-  present[s] = true;
-}
-
-std::string_view AccessLogEntry::get(Str s) const {
-  size_t off = 0;
-  for (int i = 0; i < s; ++i) off += len[i];
-  return std::string_view(text).substr(off, len[s]);
-}
-
 void redactTarget(std::string_view target, const std::vector<std::string>& names,
                   std::string& out) {
   size_t q = target.find('?');
@@ -243,15 +217,6 @@ void redactTarget(std::string_view target, const std::vector<std::string>& names
   }
 }
 
-AccessLogView AccessLogEntry::view() const {
-  AccessLogView v;
-  static_cast<AccessLogFields&>(v) = *this;
-  for (size_t i = 0, off = 0; i < kStrCount; off += len[i], ++i)
-    v.str[i] = std::string_view(text).substr(off, len[i]);
-  v.present = present;
-  return v;
-}
-
 void AccessLogLine::reserve(size_t n) {
   // The buffer only grows (and is never shrunk by clear()), so after the
   // first requests this zero-fills nothing.
@@ -260,7 +225,7 @@ void AccessLogLine::reserve(size_t n) {
 
 void formatAccessLogBody(const AccessLogView& v, const std::vector<std::string>& redact,
                          AccessLogLine& out) {
-  using S = AccessLogEntry;
+  using S = AccessLogView;
   thread_local std::string path;
   std::string_view target = v.str[S::kTarget];
   // Only a query has values to redact.
@@ -349,13 +314,13 @@ char* finishLine(const AccessLogLine& body, int64_t ts_us, uint64_t duration_us,
 
 }  // namespace
 
-void formatAccessLogLine(const AccessLogEntry& e, const std::vector<std::string>& redact,
+void formatAccessLogLine(const AccessLogView& v, const std::vector<std::string>& redact,
                          std::string& out) {
   AccessLogLine body;
-  formatAccessLogBody(e.view(), redact, body);
+  formatAccessLogBody(v, redact, body);
   size_t start = out.size();
   out.resize(start + body.len + kTimeFieldsBound);
-  char* end = finishLine(body, e.ts_us, e.duration_us, out.data() + start);
+  char* end = finishLine(body, v.ts_us, v.duration_us, out.data() + start);
   out.resize(static_cast<size_t>(end - out.data()));
 }
 
@@ -363,10 +328,6 @@ void formatAccessLogLine(const AccessLogEntry& e, const std::vector<std::string>
 
 AccessLogLane::AccessLogLane(AccessLog& log, size_t buffer_bytes, size_t max_buffers)
     : log_(log), buffer_bytes_(buffer_bytes), max_buffers_(std::max<size_t>(max_buffers, 1)) {}
-
-bool AccessLogLane::enabled() const {
-  return log_.enabled();
-}
 
 bool AccessLogLane::append(const AccessLogLine& body, int64_t ts_us, uint64_t duration_us,
                            bool* started) {

@@ -28,25 +28,9 @@
 
 namespace edge {
 
-// The fixed-size fields of one line: plain data, copied with one assignment
-// when an entry is queued.
-struct AccessLogFields {
-  int64_t ts_us = 0;  // wall clock (µs since the epoch) of the request's first byte
-  uint64_t duration_us = 0;
-  int64_t upstream_us = -1;  // -1: no origin answered
-  uint64_t bytes = 0;        // response body bytes sent to the client
-  uint16_t status = 0;
-  const char* cache = nullptr;      // a static string from the cache policy, or none
-  const char* ratelimit = nullptr;  // a static string from the rate-limit policy, or none
-  const char* protocol = nullptr;   // "HTTP/1.0", "HTTP/1.1", "HTTP/2", or unknown
-};
-
-struct AccessLogView;
-
-// The raw fields of one line, owned: strings are copied back to back into
-// `text`. (The gateway formats straight from an AccessLogView of the
-// exchange; this is for what has no exchange, and for tests.)
-struct AccessLogEntry : AccessLogFields {
+// The fields of one line; the strings are views (the gateway's point into the
+// finished exchange and live until the line is formatted).
+struct AccessLogView {
   enum Str : uint8_t {
     kRequestId,
     kClientIp,
@@ -58,27 +42,21 @@ struct AccessLogEntry : AccessLogFields {
     kUpstream,
     kStrCount
   };
-  std::string text;
-  std::array<uint32_t, kStrCount> len{};
-  std::array<bool, kStrCount> present{};
+  int64_t ts_us = 0;  // wall clock (µs since the epoch) of the request's first byte
+  uint64_t duration_us = 0;
+  int64_t upstream_us = -1;  // -1: no origin answered
+  uint64_t bytes = 0;        // response body bytes sent to the client
+  uint16_t status = 0;
+  const char* cache = nullptr;      // a static string from the cache policy, or none
+  const char* ratelimit = nullptr;  // a static string from the rate-limit policy, or none
+  const char* protocol = nullptr;   // "HTTP/1.0", "HTTP/1.1", "HTTP/2", or unknown
+  std::array<std::string_view, kStrCount> str{};
+  std::array<bool, kStrCount> present{};  // absent strings are written as null
 
-  // Loop thread: starts a new entry (keeps text's capacity).
-  void clear();
-  // Appends field s; fields must be set in Str order (absent ones skipped).
-  void set(Str s, std::string_view value);
-  // Appends to field s, which must be the last one set.
-  void append(Str s, std::string_view more) {
-    text.append(more);
-    len[s] += static_cast<uint32_t>(more.size());
+  void set(Str s, std::string_view value) {
+    str[s] = value;
+    present[s] = true;
   }
-  std::string_view get(Str s) const;
-  AccessLogView view() const;
-};
-
-// The fields of one line, the strings as views (absent ones not present).
-struct AccessLogView : AccessLogFields {
-  std::array<std::string_view, AccessLogEntry::kStrCount> str{};
-  std::array<bool, AccessLogEntry::kStrCount> present{};
 };
 
 // A line formatted but for its two time fields (`ts` and the value of
@@ -100,9 +78,9 @@ void formatAccessLogBody(const AccessLogView& v, const std::vector<std::string>&
 // without case, after percent-decoding the name) and of authorization, cookie
 // and set-cookie by REDACTED. `target` is a request target as received.
 void redactTarget(std::string_view target, const std::vector<std::string>& names, std::string& out);
-// One JSON line (with the trailing newline) for the entry, appended to out:
+// One JSON line (with the trailing newline) for v, appended to out:
 // formatAccessLogBody, then the time fields, as AccessLogLane::append does.
-void formatAccessLogLine(const AccessLogEntry& e, const std::vector<std::string>& redact,
+void formatAccessLogLine(const AccessLogView& v, const std::vector<std::string>& redact,
                          std::string& out);
 
 class AccessLog;
@@ -111,8 +89,6 @@ class AccessLog;
 class AccessLogLane {
  public:
   AccessLogLane(AccessLog& log, size_t buffer_bytes, size_t max_buffers);
-  // Loop thread. Whether lines are wanted at all (path is not "off").
-  bool enabled() const;
   // Loop thread: writes the line of `body` with its time fields into the
   // current buffer. False, and counted as dropped, when every buffer of the
   // lane is full and waits for the writer. `started` is set when the line

@@ -14,7 +14,7 @@ void buildRequestRecord(RequestRecord& r, Exchange& ex) {
   r.method = methodIndex(req.methodView());
   r.logged = w.accessLogOn();
   if (!r.logged) return;
-  using S = AccessLogEntry;
+  using S = AccessLogView;
   AccessLogView v;
   v.status = ex.status();
   v.bytes = ex.bodyBytesSent();
@@ -22,28 +22,24 @@ void buildRequestRecord(RequestRecord& r, Exchange& ex) {
   v.cache = ex.cacheStatus();
   v.ratelimit = ex.rateLimitStatus();
   v.protocol = ex.client().http2 ? "HTTP/2" : req.version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
-  auto set = [&v](S::Str s, std::string_view value) {
-    v.str[s] = value;
-    v.present[s] = true;
-  };
-  set(S::kRequestId, ex.requestId());
-  set(S::kClientIp, ex.client().ip);
-  set(S::kMethod, req.methodView());
-  set(S::kHost, req.hostView());
+  v.set(S::kRequestId, ex.requestId());
+  v.set(S::kClientIp, ex.client().ip);
+  v.set(S::kMethod, req.methodView());
+  v.set(S::kHost, req.hostView());
   // Path and query only (an absolute-form target's scheme and authority are
   // in host); the query is redacted while formatting.
   thread_local std::string target;
   if (req.has_query) {
     target.assign(req.pathView()).append("?").append(req.queryView());
-    set(S::kTarget, target);
+    v.set(S::kTarget, target);
   } else {
-    set(S::kTarget, req.pathView());
+    v.set(S::kTarget, req.pathView());
   }
-  if (ex.site()) set(S::kSite, ex.site()->name);
+  if (ex.site()) v.set(S::kSite, ex.site()->name);
   if (ex.route()) {
-    set(S::kRoute, ex.route()->name);
+    v.set(S::kRoute, ex.route()->name);
     // Only when the request went that far (a 429 or a redirect never did).
-    if (ex.upstreamEngaged()) set(S::kUpstream, ex.route()->upstream);
+    if (ex.upstreamEngaged()) v.set(S::kUpstream, ex.route()->upstream);
   }
   // A buffer the last completed request left: no allocation.
   w.takeLogBuffer(r.line.buf);
@@ -62,10 +58,8 @@ void buildRefusedRecord(RequestRecord& r, Worker& w, std::string_view request_id
   v.status = status;
   // A malformed HTTP/1 head may not have said its version.
   if (client.http2) v.protocol = "HTTP/2";
-  v.str[AccessLogEntry::kRequestId] = request_id;
-  v.present[AccessLogEntry::kRequestId] = true;
-  v.str[AccessLogEntry::kClientIp] = client.ip;
-  v.present[AccessLogEntry::kClientIp] = true;
+  v.set(AccessLogView::kRequestId, request_id);
+  v.set(AccessLogView::kClientIp, client.ip);
   w.takeLogBuffer(r.line.buf);
   formatAccessLogBody(v, w.snapshot()->config().server.access_log.redact_query_params, r.line);
 }
