@@ -157,13 +157,17 @@ fi
 # access log costs nginx in the same harness.
 if [[ " $TARGETS " == *" nginx-log "* ]]; then
   NGINX_LOG=$TMP/nginx-access.log
-  [ -z "${LOG_DIR:-}" ] || { NGINX_LOG=$(mktemp -p "$LOG_DIR" nginx-bench-access.XXXXXX); CLEAN+=("$NGINX_LOG"); }
+  if [ -n "${LOG_DIR:-}" ]; then
+    NGINX_LOG=$(mktemp -p "$LOG_DIR" nginx-bench-access.XXXXXX)
+    CLEAN+=("$NGINX_LOG")
+  fi
   fmt='{"ts":"$time_iso8601","request_id":"$request_id","client_ip":"$remote_addr",'
   fmt+='"method":"$request_method","host":"$host","path":"$request_uri","status":$status,'
   fmt+='"bytes":$body_bytes_sent,"duration_ms":$request_time,"site":"bench","route":"default",'
   fmt+='"upstream":"origin","upstream_ms":$upstream_header_time,"cache":null,"ratelimit":null,'
   fmt+='"protocol":"$server_protocol"}'
-  start_nginx nginx-log "$NGINX_LOG_PORT" -e "s|^  access_log off;.*|  log_format edge escape=json '$fmt';\n  access_log $NGINX_LOG edge buffer=64k flush=100ms;|"
+  start_nginx nginx-log "$NGINX_LOG_PORT" -e "s|^  access_log off;.*|  log_format edge \
+escape=json '$fmt';\n  access_log $NGINX_LOG edge buffer=64k flush=100ms;|"
   grep -q "access_log $NGINX_LOG" "$TMP/nginx-log.conf" || die "nginx-log: no access_log"
 fi
 
@@ -287,8 +291,8 @@ pair_section() {
   echo "## $3"
   echo
   echo "$4"
-  echo "The two run next to each other in every round (their order swapped every other round);"
-  echo "a ratio of the same round is less exposed to the machine's drift than a ratio of medians."
+  echo "Both run in every round (the order of the targets reversed every other round); a ratio"
+  echo "within a round is less exposed to the machine's drift than a ratio of medians."
   echo
   echo "| round | req/s $on / $off | CPU µs/req $on / $off | CPU µs/req $on - $off |" \
     "log writer CPU µs/req |"
