@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <string_view>
 
@@ -336,19 +337,24 @@ void Http1Connection::refuseRequest(uint16_t status, const char* reason) {
 void Http1Connection::sendHead(const ResponseOut& head) {
   std::string& s = scratch_;
   s.clear();
-  char line[64];
+  // std::to_chars, not snprintf: a format string parse per response was a
+  // measurable part of a small response's CPU.
+  char num[24];
   std::string_view reason = head.reason.empty() ? reasonPhrase(head.status) : head.reason;
-  int n = snprintf(line, sizeof line, "HTTP/1.1 %u ", head.status);
-  s.append(line, static_cast<size_t>(n)).append(reason).append("\r\n");
+  s.append("HTTP/1.1 ")
+      .append(num, std::to_chars(num, num + sizeof num, head.status).ptr)
+      .append(" ")
+      .append(reason)
+      .append("\r\n");
   for (const auto& [name, value] : head.headers)
     s.append(name).append(": ").append(value).append("\r\n");
   bool no_body = head_only_ || head.status < 200 || head.status == 204 || head.status == 304;
   switch (head.framing) {
     case http1::Framing::kLength:
       if (head.status != 204 && head.status >= 200) {
-        n = snprintf(line, sizeof line, "Content-Length: %llu\r\n",
-                     static_cast<unsigned long long>(head.content_length));
-        s.append(line, static_cast<size_t>(n));
+        s.append("Content-Length: ")
+            .append(num, std::to_chars(num, num + sizeof num, head.content_length).ptr)
+            .append("\r\n");
       }
       break;
     case http1::Framing::kChunked:
