@@ -55,14 +55,23 @@ void WorkerMetrics::recordRequest(RouteStats* stats, uint8_t method, uint16_t co
                                   double seconds) {
   if (!requestMetricsOn()) return;
   std::lock_guard<std::mutex> lock(mu_);
-  ++stats->by_method_code[(static_cast<uint32_t>(method) << 16) | code];
+  stats->count((static_cast<uint32_t>(method) << 16) | code);
   stats->duration.observe(seconds);
 }
 
-void WorkerMetrics::recordUpstream(const std::string& upstream, double seconds) {
+void WorkerMetrics::recordUpstreamResponse(const std::string& upstream, double seconds) {
   if (!requestMetricsOn()) return;
   std::lock_guard<std::mutex> lock(mu_);
-  upstreams_[upstream].observe(seconds);
+  if (!last_upstream_duration_ || upstream != last_upstream_) {
+    last_upstream_duration_ = &upstreams_[upstream];
+    auto it = upstream_outcomes_.find(upstream);
+    if (it == upstream_outcomes_.end())
+      it = upstream_outcomes_.emplace(upstream, std::array<uint64_t, kUpstreamOutcomes>{}).first;
+    last_upstream_responses_ = &it->second[kUpstreamResponse];
+    last_upstream_ = upstream;
+  }
+  last_upstream_duration_->observe(seconds);
+  ++*last_upstream_responses_;
 }
 
 void WorkerMetrics::recordRateLimit(std::string_view policy, RateLimitDecision decision) {

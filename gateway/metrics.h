@@ -45,6 +45,18 @@ class WorkerMetrics {
     std::string site;
     std::string route;
     std::unordered_map<uint32_t, uint64_t> by_method_code;  // method << 16 | code
+    // The entry of the last pair counted: a route answers most requests with
+    // the same method and code, so most requests skip the hash lookup (values
+    // of an unordered_map keep their address).
+    uint32_t last_key = UINT32_MAX;
+    uint64_t* last_count = nullptr;
+    void count(uint32_t key) {
+      if (key != last_key) {
+        last_count = &by_method_code[key];
+        last_key = key;
+      }
+      ++*last_count;
+    }
     Histogram duration;
     LatencyWindow latency;  // the last 60 s, for the summary and the status page
   };
@@ -74,7 +86,9 @@ class WorkerMetrics {
   // TLS handshakes by listener, protocol version and result (plugged in by the
   // TLS transport; nothing is exported until one is recorded).
   void recordTlsHandshake(const std::string& listener, std::string_view version, bool ok);
-  void recordUpstream(const std::string& upstream, double seconds);
+  // A response head came from an origin of `upstream`, `seconds` after the
+  // request was sent: its duration and the outcome kUpstreamResponse.
+  void recordUpstreamResponse(const std::string& upstream, double seconds);
   // One rate-limit decision of a policy.
   enum RateLimitDecision : uint8_t { kRateAllowed, kRateLimited, kRateError };
   void recordRateLimit(std::string_view policy, RateLimitDecision decision);
@@ -101,6 +115,11 @@ class WorkerMetrics {
   std::map<std::string, uint64_t> accepted_;
   std::map<std::string, std::array<uint64_t, kUpstreamOutcomes>> upstream_outcomes_;
   std::map<std::tuple<std::string, std::string, bool>, uint64_t> tls_handshakes_;
+  // The entries of the upstream last answered (map values keep their address):
+  // a worker's requests mostly go to one upstream.
+  std::string last_upstream_;
+  Histogram* last_upstream_duration_ = nullptr;
+  uint64_t* last_upstream_responses_ = nullptr;
   std::atomic<size_t> buffered_peak_{0};
   std::atomic<bool> request_metrics_{true};
 };

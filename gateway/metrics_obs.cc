@@ -18,7 +18,7 @@ void WorkerMetrics::recordRequest(RouteStats* stats, uint8_t method, uint16_t co
                                   uint64_t now_us) {
   if (!requestMetricsOn()) return;
   std::lock_guard<std::mutex> lock(mu_);
-  ++stats->by_method_code[(static_cast<uint32_t>(method) << 16) | code];
+  stats->count((static_cast<uint32_t>(method) << 16) | code);
   stats->duration.observe(seconds);
   stats->latency.record(static_cast<uint64_t>(seconds * 1e9), code, now_us * 1000);
 }

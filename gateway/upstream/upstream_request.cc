@@ -375,8 +375,7 @@ bool UpstreamRequest::handleHead() {
   }
   conn_->cancelTimer();
   uint64_t answered_us = Loop::nowMicros() - sent_us_;
-  ex_.worker().metrics().recordUpstream(up_.name, static_cast<double>(answered_us) / 1e6);
-  ex_.worker().metrics().recordUpstreamOutcome(up_.name, WorkerMetrics::kUpstreamResponse);
+  ex_.worker().metrics().recordUpstreamResponse(up_.name, static_cast<double>(answered_us) / 1e6);
   if (health_ && up_.outlier_detection &&
       health_->recordResponse(head.status, *up_.outlier_detection, Loop::nowMicros()))
     LOG_WARN("upstream %s: %s ejected for %lld ms after %u consecutive 5xx responses",
