@@ -42,13 +42,22 @@ struct AccessLogView {
     kUpstream,
     kStrCount
   };
+  // Strings the gateway has restricted to bytes that need no JSON escape, so
+  // the formatter copies them without looking at each byte: the request id
+  // (generated, or a client's X-Request-Id that passed the sanity check),
+  // the client address (inet_ntop), the method (an HTTP token) and the host
+  // (a validated Host or authority). The target and the names from the
+  // configuration are escaped. (Debug builds assert it.)
+  static constexpr std::array<bool, kStrCount> kPlain{true,  true,  true,  true,
+                                                      false, false, false, false};
   int64_t ts_us = 0;  // wall clock (µs since the epoch) of the request's first byte
   uint64_t duration_us = 0;
   int64_t upstream_us = -1;  // -1: no origin answered
   uint64_t bytes = 0;        // response body bytes sent to the client
   uint16_t status = 0;
-  const char* cache = nullptr;      // a static string from the cache policy, or none
-  const char* ratelimit = nullptr;  // a static string from the rate-limit policy, or none
+  // Static strings (need no escape either):
+  const char* cache = nullptr;      // from the cache policy, or none
+  const char* ratelimit = nullptr;  // from the rate-limit policy, or none
   const char* protocol = nullptr;   // "HTTP/1.0", "HTTP/1.1", "HTTP/2", or unknown
   std::array<std::string_view, kStrCount> str{};
   std::array<bool, kStrCount> present{};  // absent strings are written as null
