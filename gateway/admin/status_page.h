@@ -2,12 +2,12 @@
 // The admin listener's status page (GET /), its data (GET /status.json) and
 // the whole /metrics exposition. Runs on the admin thread.
 //
-// Features that are not built yet plug in through StatusSources: the health
-// checker, the TLS layer and the cache each register one function, called on
-// the admin thread at every scrape or page refresh. Until one is registered
-// the page shows that data as unavailable, /status.json says
-// "available": false, and /metrics has no such family (an absent series, not
-// a made-up 1 or 0).
+// Data owned elsewhere reaches the admin thread through StatusSources: the
+// server registers one function each for the health checker, the TLS layer
+// (only with a TLS listener) and the cache, called on the admin thread at
+// every scrape or page refresh. Without one the page shows that data as
+// unavailable, /status.json says "available": false, and /metrics has no such
+// family (an absent series, not a made-up 1 or 0).
 #include <cstdint>
 #include <functional>
 #include <string>

@@ -67,7 +67,7 @@ TEST(MetricsUpstream, OutcomesAndAcceptedConnections) {
       hasLine(text, "edgegate_upstream_requests_total{upstream=\"app\",outcome=\"timeout\"} 0"));
   EXPECT_TRUE(hasLine(text, "edgegate_connections_total{listener=\"http\"} 2"));
   EXPECT_TRUE(hasLine(text, "edgegate_connections_active{listener=\"http\"} 1"));
-  // No TLS handshake recorded: no family (TLS is not built yet).
+  // No TLS handshake recorded: no family (an absent series, not a zero).
   EXPECT_EQ(text.find("edgegate_tls_handshakes_total"), std::string::npos);
   a->recordTlsHandshake("https", "TLSv1.3", true);
   text = m.render();
