@@ -53,7 +53,12 @@ for tool in wrk curl python3 awk; do
 done
 [ -x "$ORIGIN_BIN" ] || die "$ORIGIN_BIN not found; build it: cmake -S . -B build &&" \
   "cmake --build build --target edgegate-origin"
-if [[ " $TARGETS " == *" edgegate "* && ! -x "$EDGEGATE_BIN" ]]; then
+# Any of edgegate, edgegate-log, edgegate-bare: they all run EDGEGATE_BIN.
+edgegate_targets() {
+  local re=' edgegate(-log|-bare)? '
+  [[ " $TARGETS " =~ $re ]]
+}
+if edgegate_targets && [ ! -x "$EDGEGATE_BIN" ]; then
   # The gateway may not be built yet: measure the rest rather than nothing, and say so.
   log "warning: $EDGEGATE_BIN not found: edgegate is skipped (set EDGEGATE_BIN or build it)"
   TARGETS=$(echo "$TARGETS" | sed 's/\bedgegate\(-log\|-bare\)\?\b//g')
@@ -92,7 +97,12 @@ if [[ " $TARGETS " == *" edgegate "* ]]; then
   PROXY_PIDS[edgegate]=$!
   URL[edgegate]="http://127.0.0.1:$EDGEGATE_PORT/"
   wait_ready edgegate "${URL[edgegate]}" "${PROXY_PIDS[edgegate]}"
-  VERSIONS+=$'\n'"- edgegate: $("$EDGEGATE_BIN" --version 2>&1 | head -1) ($EDGEGATE_BIN)"
+fi
+# The binary's path and build time: the commit above is the checkout's, and EDGEGATE_BIN may
+# have been built from another.
+if edgegate_targets; then
+  VERSIONS+=$'\n'"- edgegate: $("$EDGEGATE_BIN" --version 2>&1 | head -1)"
+  VERSIONS+=" ($EDGEGATE_BIN, built $(date -u -r "$EDGEGATE_BIN" '+%F %T UTC'))"
 fi
 
 # Starts target $1, the rendered edgegate config with the sed expressions $4... applied, on port
