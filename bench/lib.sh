@@ -109,6 +109,18 @@ median_of() {
       else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
+# "low high": a 95% confidence interval of the median of column $2 of file $1, from
+# order statistics (distribution-free: the k-th smallest and k-th largest value, k the largest
+# with P(Binomial(n, 1/2) < k) <= 2.5%); "- -" with fewer than 6 rounds.
+median_ci() {
+  awk -v c="$2" '{print $c}' "$1" | sort -g | awk '{v[NR] = $1} END {
+    n = NR; if (n < 6) { print "- -"; exit }
+    k = 0; cum = 0; p = 0.5 ^ n
+    for (j = 0; j < n; ++j) { cum += p; if (cum > 0.025) break; k = j + 1; p = p * (n - j) / (j + 1) }
+    if (k < 1) k = 1
+    printf "%.3f %.3f\n", v[k], v[n - k + 1] }'
+}
+
 ratio() {
   awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-";
     else printf "%.2f", a / b }'

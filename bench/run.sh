@@ -10,6 +10,7 @@
 #                      reversed every other round); besides origin, edgegate and nginx:
 #                      edgegate-log   the same edgegate with its access log written to a file
 #                      edgegate-bare  the same edgegate with request metrics off (access log off)
+#                      edgegate-twin  a second edgegate process with edgegate's config (A/A)
 #                      nginx-log      the same nginx with a JSON access log to a file
 #   EDGEGATE_BIN=build/edgegate ORIGIN_BIN=build/edgegate-origin NGINX_BIN=nginx
 #   RESULTS_DIR=bench/results KEEP_TMP=1 (keep configs and logs of the run)
@@ -53,22 +54,22 @@ for tool in wrk curl python3 awk; do
 done
 [ -x "$ORIGIN_BIN" ] || die "$ORIGIN_BIN not found; build it: cmake -S . -B build &&" \
   "cmake --build build --target edgegate-origin"
-# Any of edgegate, edgegate-log, edgegate-bare: they all run EDGEGATE_BIN.
+# Any of edgegate, edgegate-log, edgegate-bare, edgegate-twin: they all run EDGEGATE_BIN.
 edgegate_targets() {
-  local re=' edgegate(-log|-bare)? '
+  local re=' edgegate(-log|-bare|-twin)? '
   [[ " $TARGETS " =~ $re ]]
 }
 if edgegate_targets && [ ! -x "$EDGEGATE_BIN" ]; then
   # The gateway may not be built yet: measure the rest rather than nothing, and say so.
   log "warning: $EDGEGATE_BIN not found: edgegate is skipped (set EDGEGATE_BIN or build it)"
-  TARGETS=$(echo "$TARGETS" | sed 's/\bedgegate\(-log\|-bare\)\?\b//g')
+  TARGETS=$(echo "$TARGETS" | sed 's/\bedgegate\(-log\|-bare\|-twin\)\?\b//g')
 fi
 if [[ " $TARGETS " == *" nginx"* ]]; then
   NGINX_BIN=$(command -v "$NGINX_BIN") || die "nginx not found (apt-get install nginx-light)"
 fi
 
 read -r EDGEGATE_PORT ADMIN_PORT NGINX_PORT LOG_PORT LOG_ADMIN_PORT BARE_PORT BARE_ADMIN_PORT \
-  NGINX_LOG_PORT < <(free_ports 8)
+  NGINX_LOG_PORT TWIN_PORT TWIN_ADMIN_PORT < <(free_ports 10)
 start_origin
 
 render() {
@@ -138,6 +139,13 @@ if [[ " $TARGETS " == *" edgegate-bare "* ]]; then
   start_variant edgegate-bare "$BARE_PORT" "$BARE_ADMIN_PORT" \
     -e "s|^  access_log:|  request_metrics: false\n  access_log:|"
   grep -q "request_metrics: false" "$TMP/edgegate-bare.yaml" || die "edgegate-bare: no switch"
+fi
+
+# edgegate-twin: a second process with edgegate's own config. Against edgegate it shows how far
+# two identical processes differ within a run (an A/A comparison): each process gets its own
+# address-space layout, and with it its own luck with caches, which stays with it all run long.
+if [[ " $TARGETS " == *" edgegate-twin "* ]]; then
+  start_variant edgegate-twin "$TWIN_PORT" "$TWIN_ADMIN_PORT"
 fi
 
 # Starts nginx as target $1 on port $2 from the rendered nginx config with the sed expressions
@@ -281,18 +289,6 @@ pairs() {
         lcpu[r] - cpu[r], w[r] }' "$ROWS"
 }
 
-# "low high": a 95% confidence interval of the median of column $2 of the pairs file $1, from
-# order statistics (distribution-free: the k-th smallest and k-th largest value, k the largest
-# with P(Binomial(n, 1/2) < k) <= 2.5%); "- -" with fewer than 6 rounds.
-median_ci() {
-  awk -v c="$2" '{print $c}' "$1" | sort -g | awk '{v[NR] = $1} END {
-    n = NR; if (n < 6) { print "- -"; exit }
-    k = 0; cum = 0; p = 0.5 ^ n
-    for (j = 0; j < n; ++j) { cum += p; if (cum > 0.025) break; k = j + 1; p = p * (n - j) / (j + 1) }
-    if (k < 1) k = 1
-    printf "%.3f %.3f\n", v[k], v[n - k + 1] }'
-}
-
 # The report section of target $2 (on) against target $1 (off); $3: title, $4: what differs.
 pair_section() {
   local off=$1 on=$2 file="$TMP/pairs-$1-$2"
@@ -312,9 +308,11 @@ pair_section() {
   echo "Medians of the per-round figures (95% confidence interval of the median in brackets):"
   echo
   echo "- requests/s $on / $off: **$(median_of "$file" pair 3)** [$(median_ci "$file" 3)]"
+  local writer
+  writer=$(median_of "$file" pair 6)
   echo "- CPU per request $on / $off: **$(median_of "$file" pair 4)** [$(median_ci "$file" 4)]" \
-    "($(median_of "$file" pair 5) µs more per request," \
-    "$(median_of "$file" pair 6) µs of it on the access log's writer thread)"
+    "($(median_of "$file" pair 5) µs more per request$([ "$writer" = - ] ||
+      echo ", $writer µs of it on the access log's writer thread"))"
 }
 
 STAMP=$(date '+%Y-%m-%d-%H%M')
@@ -383,6 +381,11 @@ edgegate-bare does neither (\`request_metrics: false\`, \`access_log.path: off\`
     pair_section edgegate edgegate-log "Access log to a file (edgegate-log) / off (edgegate)" \
       "Both count and time every request, so the difference is the access log's: the worker
 formatting its line, the writer thread writing it."
+  fi
+  if [[ " $TARGETS " == *" edgegate "* && " $TARGETS " == *" edgegate-twin "* ]]; then
+    pair_section edgegate edgegate-twin "Two identical processes: edgegate-twin / edgegate" \
+      "edgegate-twin runs edgegate's config in a process of its own: any difference between the
+two is the noise floor of an on / off comparison between two processes."
   fi
   if [[ " $TARGETS " == *" nginx "* && " $TARGETS " == *" nginx-log "* ]]; then
     pair_section nginx nginx-log "nginx: access log to a file (nginx-log) / off (nginx)" \
