@@ -2,10 +2,9 @@
 # Pools the per-round figures of one on/off pair over several bench/run.sh reports.
 #
 # One run's interval is wide (a round's ratio swings by about ±10% on 2 cores shared by wrk,
-# the proxy and the origin), and runs an hour apart differ by more than their intervals say.
-# Pooling the rounds of runs made one after another narrows the interval; grouping them by
-# their TARGETS shows whether the layout of a run, rather than the time it ran, moves the
-# figure.
+# the proxy and the origin), and runs an hour apart differ by several points. Pooling the
+# rounds of runs made one after another narrows the interval; grouping them by their TARGETS
+# shows whether the layout of a run, rather than the time it ran, moves the figure.
 #
 #   bench/pool.sh [-s SECTION] REPORT.md...
 #

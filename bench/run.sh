@@ -142,8 +142,8 @@ if [[ " $TARGETS " == *" edgegate-bare "* ]]; then
 fi
 
 # edgegate-twin: a second process with edgegate's own config. Against edgegate it shows how far
-# two identical processes differ within a run (an A/A comparison): each process gets its own
-# address-space layout, and with it its own luck with caches, which stays with it all run long.
+# two processes that differ in nothing come apart in a run (an A/A comparison): the noise floor
+# of the on / off pairs, which also compare two processes.
 if [[ " $TARGETS " == *" edgegate-twin "* ]]; then
   start_variant edgegate-twin "$TWIN_PORT" "$TWIN_ADMIN_PORT"
 fi
