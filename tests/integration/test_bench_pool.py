@@ -22,7 +22,7 @@ def report(targets, rounds):
         f'Command: `DURATION=3s CONNECTIONS=50 ROUNDS={len(rounds)} WRK_THREADS=1 '
         f'TARGETS="{targets}" bench/run.sh`',
         "",
-        f"## Metrics and access log on (edgegate-log) / off (edgegate-bare)",
+        "## Metrics and access log on (edgegate-log) / off (edgegate-bare)",
         "",
         f"| round | req/s {PAIR} | CPU µs/req {PAIR} | CPU µs/req edgegate-log - "
         "edgegate-bare | log writer CPU µs/req |",
