@@ -61,6 +61,7 @@ class CacheTest(EdgeTestCase):
     @classmethod
     def tearDownClass(cls):
         cls.gw.stop()
+        cls.gw.cleanup(failed=False)  # its directory (a failing test printed its logs)
         cls.origin.stop()
 
     def count(self, path):

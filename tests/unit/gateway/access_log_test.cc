@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -153,11 +154,28 @@ bool appendEntry(AccessLogLane& lane, const AccessLogView& e, bool* started = nu
   return lane.append(body, e.ts_us, e.duration_us, started);
 }
 
-std::string tempPath(const char* name) {
-  char dir[] = "/tmp/edgegate-alog-XXXXXX";
-  EXPECT_NE(mkdtemp(dir), nullptr);
-  return std::string(dir) + "/" + name;
-}
+// A file name in a directory of its own, which goes with everything in it when
+// the test ends: a test run leaves nothing behind in /tmp. Declared before the
+// AccessLog that writes to it, so the log is stopped and closed first.
+class TempFile {
+ public:
+  explicit TempFile(const char* name) {
+    char dir[] = "/tmp/edgegate-alog-XXXXXX";
+    EXPECT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
+    path_ = dir_ + "/" + name;
+  }
+  ~TempFile() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string dir_, path_;
+};
 
 std::string slurp(const std::string& path) {
   std::ifstream f(path);
@@ -176,7 +194,8 @@ bool eventually(F f, int ms = 5000) {
 }
 
 TEST(AccessLogLane, FormatsTheSameLineAsFormatAccessLogLine) {
-  std::string path = tempPath("lane.log");
+  TempFile path_file("lane.log");
+  const std::string& path = path_file.path();
   AccessLog log;
   startLog(log, path, 1);
   AccessLogView e = sampleEntry();
@@ -209,7 +228,8 @@ TEST(AccessLogLane, DropsAndCountsWhenFullNeverBlocks) {
 }
 
 TEST(AccessLogLane, ALineLongerThanABufferGetsOneOfItsOwn) {
-  std::string path = tempPath("long.log");
+  TempFile path_file("long.log");
+  const std::string& path = path_file.path();
   AccessLog log(4096, 2);
   startLog(log, path, 1);
   const std::string target = "/" + std::string(20000, 'a');
@@ -226,7 +246,8 @@ TEST(AccessLogLane, ALineLongerThanABufferGetsOneOfItsOwn) {
 }
 
 TEST(AccessLog, WritesLinesAndReopensAfterRename) {
-  std::string path = tempPath("access.log");
+  TempFile path_file("access.log");
+  const std::string& path = path_file.path();
   AccessLog log;
   startLog(log, path, 2);
   ASSERT_TRUE(log.enabled());
@@ -248,7 +269,8 @@ TEST(AccessLog, WritesLinesAndReopensAfterRename) {
 }
 
 TEST(AccessLog, StalledReaderCostsPushesNothingButDroppedLines) {
-  std::string fifo = tempPath("access.fifo");
+  TempFile fifo_file("access.fifo");
+  const std::string& fifo = fifo_file.path();
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
   // A reader that holds the FIFO open and never reads: the pipe fills, the
   // writer waits, the lane's buffers fill, lines are refused.
@@ -287,7 +309,8 @@ TEST(AccessLog, StalledReaderCostsPushesNothingButDroppedLines) {
 }
 
 TEST(AccessLog, FifoWithoutReaderDropsAndCounts) {
-  std::string fifo = tempPath("noreader.fifo");
+  TempFile fifo_file("noreader.fifo");
+  const std::string& fifo = fifo_file.path();
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
   AccessLog log;
   startLog(log, fifo, 1);
