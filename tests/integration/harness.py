@@ -1213,6 +1213,18 @@ class Gateway:
     def metrics(self):
         return parse_metrics(self.metrics_text())
 
+    def metrics_when(self, name, at_least, timeout=2.0, **labels):
+        """The metrics once `name` (labels a subset match) reaches `at_least`, or as they are
+        after `timeout` (the caller's exact assertions then say what is missing). A request is
+        counted when its last byte is written, which can be just after the client has read
+        it: a scrape right after the last response may miss that one."""
+        deadline = time.monotonic() + timeout
+        while True:
+            m = self.metrics()
+            if (metric_value(m, name, **labels) or 0) >= at_least or time.monotonic() >= deadline:
+                return m
+            time.sleep(0.02)
+
     def metric(self, name, **labels):
         """Sum of the samples of `name` with these labels (a subset match); None if absent."""
         return metric_value(self.metrics(), name, **labels)
