@@ -1216,8 +1216,9 @@ class Gateway:
     def metrics_when(self, name, at_least, timeout=2.0, **labels):
         """The metrics once `name` (labels a subset match) reaches `at_least`, or as they are
         after `timeout` (the caller's exact assertions then say what is missing). A request is
-        counted when its last byte is written, which can be just after the client has read
-        it: a scrape right after the last response may miss that one."""
+        counted when its last byte is written (when the connection ends, for a response that
+        closes it), which can be just after the client has read it: a scrape right after the
+        last response may miss that one."""
         deadline = time.monotonic() + timeout
         while True:
             m = self.metrics()
