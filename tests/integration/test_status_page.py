@@ -105,6 +105,8 @@ class StatusPageTest(EdgeTestCase):
                 r = curl("-k", "-o", "/dev/null", "-w", "%{http_code}",
                          "https://localhost:%d/echo" % https_port)
                 self.assertEqual(r.stdout.strip(), b"200", r.stderr)
+                # Every one of the 21 requests counted before the page reads the counters.
+                gw.metrics_when("edgegate_requests_total", 21)
 
                 url = "http://%s/" % gw.admin
                 p = run_chromium(chromium, ["--virtual-time-budget=5000", "--dump-dom", url])
